@@ -1,0 +1,43 @@
+# ShopLens: `make run` serves the dashboard, `make test` runs every test.
+# Both create .venv with the system Python (>= 3.11) and build the sample
+# warehouse when it is missing.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8501
+export SHOPLENS_WAREHOUSE ?= .shoplens/warehouse.duckdb
+
+.PHONY: run test bench install warehouse sample clean
+
+run: warehouse
+	@echo "ShopLens is at http://localhost:$(PORT)"
+	$(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true
+
+test: warehouse
+	$(BIN)/pytest
+
+bench: warehouse
+	$(BIN)/python -m benchmarks.run
+
+install: $(VENV)/.installed
+
+# Reinstall whenever the project's dependencies change.
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "ShopLens needs Python >= 3.11; set PYTHON=python3.11 or newer")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+# Builds the sample warehouse when it is missing, or when it holds an older
+# sample; a warehouse of imported data is never replaced here.
+warehouse: install
+	$(BIN)/shoplens build sample_data --if-needed
+
+# Regenerates the committed sample (deterministic for the default seed).
+sample: install
+	$(BIN)/shoplens sample --out sample_data --no-build
+
+clean:
+	rm -rf $(VENV) .shoplens test-output .pytest_cache

@@ -1,0 +1,62 @@
+-- One row per day of the chosen period, zero-filled, with the same filter
+-- semantics as overview_kpis.
+with
+
+sessions as (
+    select * from fct_sessions
+),
+
+order_items as (
+    select * from fct_order_items
+),
+
+days as (
+    select cast(day as date) as kpi_date
+    from range(cast($start_date as date), cast($end_date as date) + interval 1 day, interval 1 day) as t(day)
+),
+
+session_days as (
+    select
+        session_date as kpi_date,
+        count(*) as sessions,
+        count(distinct user_id) as users,
+        count(*) filter (
+            where if(len($categories) = 0, is_converted, list_has_any(purchased_categories, $categories))
+        ) as converted_sessions
+    from sessions
+    where session_date between $start_date and $end_date
+        and (len($channels) = 0 or list_contains($channels, channel))
+        and (len($devices) = 0 or list_contains($devices, device))
+        and (len($categories) = 0 or list_has_any(categories, $categories))
+    group by session_date
+),
+
+order_days as (
+    select
+        order_date as kpi_date,
+        count(distinct order_id) as orders,
+        cast(sum(quantity) as bigint) as units,
+        sum(revenue) as revenue
+    from order_items
+    where order_date between $start_date and $end_date
+        and (len($channels) = 0 or list_contains($channels, channel))
+        and (len($devices) = 0 or list_contains($devices, device))
+        and (len($categories) = 0 or list_contains($categories, category))
+    group by order_date
+),
+
+final as (
+    select
+        days.kpi_date,
+        coalesce(session_days.sessions, 0) as sessions,
+        coalesce(session_days.users, 0) as users,
+        coalesce(session_days.converted_sessions, 0) as converted_sessions,
+        coalesce(order_days.orders, 0) as orders,
+        coalesce(order_days.units, 0) as units,
+        coalesce(order_days.revenue, 0) as revenue
+    from days
+    left join session_days using (kpi_date)
+    left join order_days using (kpi_date)
+)
+
+select * from final order by kpi_date

@@ -1,0 +1,46 @@
+-- The best-selling products by revenue over the chosen period.
+with
+
+order_items as (
+    select * from fct_order_items
+),
+
+products as (
+    select * from dim_products
+),
+
+filtered as (
+    select *
+    from order_items
+    where order_date between $start_date and $end_date
+        and (len($channels) = 0 or list_contains($channels, channel))
+        and (len($devices) = 0 or list_contains($devices, device))
+        and (len($categories) = 0 or list_contains($categories, category))
+),
+
+per_product as (
+    select
+        product_id,
+        sum(revenue) as revenue,
+        count(distinct order_id) as orders,
+        cast(sum(quantity) as bigint) as units
+    from filtered
+    group by product_id
+    order by revenue desc, product_id
+    limit $top_n
+),
+
+final as (
+    select
+        per_product.product_id,
+        coalesce(products.title, per_product.product_id) as title,
+        products.category,
+        products.brand,
+        per_product.revenue,
+        per_product.orders,
+        per_product.units
+    from per_product
+    left join products using (product_id)
+)
+
+select * from final order by revenue desc, product_id
