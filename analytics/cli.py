@@ -12,12 +12,17 @@ import sys
 import tempfile
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Callable, NoReturn, Sequence
+from typing import TYPE_CHECKING, Callable, NoReturn, Sequence
 
 from analytics.durations import parse_duration
 from analytics.errors import ShopLensError
 from analytics.output import FORMATS, render_frame, render_json
 from analytics.warehouse import default_warehouse_path
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from analytics.overview import Kpi
 
 DEFAULT_SAMPLE_FOLDER = Path("sample_data")
 USAGE_ERROR = 2
@@ -271,10 +276,24 @@ def _command_kpis(arguments: argparse.Namespace) -> int:
             "filters": {"categories": filters.categories, "channels": filters.channels, "devices": filters.devices},
             "kpis": rows.to_dict("records"),
         }))
+    elif arguments.format == "csv":
+        sys.stdout.write(render_frame(rows, "csv"))
     else:
         title = f"KPIs {start} to {end}, against {previous.start_date} to {previous.end_date}"
-        sys.stdout.write(render_frame(rows, arguments.format, title=title))
+        sys.stdout.write(render_frame(_kpi_table(overview.kpis), "table", title=title))
     return 0
+
+
+def _kpi_table(kpis: Sequence[Kpi]) -> pd.DataFrame:
+    import pandas as pd
+
+    from analytics.output import format_change, format_value
+
+    return pd.DataFrame([
+        {"KPI": kpi.label, "this period": format_value(kpi.value, kpi.unit),
+         "previous period": format_value(kpi.previous_value, kpi.unit), "change": format_change(kpi.change_ratio)}
+        for kpi in kpis
+    ])
 
 
 _HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
