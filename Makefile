@@ -6,13 +6,15 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
+# Serve on this machine only; `make run ADDRESS=0.0.0.0` shares it on the network.
+ADDRESS ?= 127.0.0.1
 export SHOPLENS_WAREHOUSE ?= .shoplens/warehouse.duckdb
 
 .PHONY: run test bench install warehouse sample clean
 
 run: warehouse
 	@echo "ShopLens is at http://localhost:$(PORT)"
-	$(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true
+	$(BIN)/streamlit run app.py --server.port $(PORT) --server.address $(ADDRESS)
 
 test: warehouse
 	$(BIN)/pytest

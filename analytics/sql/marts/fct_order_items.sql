@@ -37,4 +37,4 @@ final as (
     left join products using (product_id)
 )
 
-select * from final
+select * from final order by order_date, order_id, line_number

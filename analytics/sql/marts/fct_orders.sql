@@ -43,4 +43,4 @@ final as (
     from joined
 )
 
-select * from final
+select * from final order by order_date, ordered_at

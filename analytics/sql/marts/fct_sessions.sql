@@ -1,4 +1,7 @@
 -- One row per session. is_returning: the user had an earlier session.
+-- user_key is a dense integer stand-in for user_id: distinct-user counts over
+-- millions of sessions hash integers instead of strings. Rows are stored in
+-- date order so date-filtered reports skip whole row groups.
 with
 
 sessions as (
@@ -9,6 +12,7 @@ final as (
     select
         session_id,
         user_id,
+        dense_rank() over (order by user_id) as user_key,
         cast(started_at as date) as session_date,
         started_at,
         ended_at,
@@ -27,4 +31,4 @@ final as (
     from sessions
 )
 
-select * from final
+select * from final order by session_date, started_at

@@ -19,7 +19,7 @@ session_days as (
     select
         session_date as kpi_date,
         count(*) as sessions,
-        count(distinct user_id) as users,
+        count(distinct user_key) as users,
         count(*) filter (
             where if(len($categories) = 0, is_converted, list_has_any(purchased_categories, $categories))
         ) as converted_sessions

@@ -1,4 +1,5 @@
--- KPI totals for the chosen period and the equally long period before it.
+-- KPI totals for the chosen period and the equally long period before it,
+-- which ends the day before $start_date.
 -- A category filter keeps sessions that touched a chosen category (converted
 -- when they bought in one) and only the chosen categories' order lines.
 with
@@ -12,25 +13,29 @@ order_items as (
 ),
 
 periods as (
-    select 'current' as period, cast($start_date as date) as start_date, cast($end_date as date) as end_date
+    select 'current' as period
     union all
-    select 'previous', cast($previous_start_date as date), cast($previous_end_date as date)
+    select 'previous'
 ),
 
+-- A plain range filter (rather than a join to the periods) lets DuckDB skip
+-- row groups by their min/max dates.
 filtered_sessions as (
-    select periods.period, sessions.*
+    select
+        if(session_date >= $start_date, 'current', 'previous') as period,
+        *
     from sessions
-    inner join periods on sessions.session_date between periods.start_date and periods.end_date
-    where (len($channels) = 0 or list_contains($channels, sessions.channel))
-        and (len($devices) = 0 or list_contains($devices, sessions.device))
-        and (len($categories) = 0 or list_has_any(sessions.categories, $categories))
+    where session_date between $previous_start_date and $end_date
+        and (len($channels) = 0 or list_contains($channels, channel))
+        and (len($devices) = 0 or list_contains($devices, device))
+        and (len($categories) = 0 or list_has_any(categories, $categories))
 ),
 
 session_totals as (
     select
         period,
         count(*) as sessions,
-        count(distinct user_id) as users,
+        count(distinct user_key) as users,
         count(*) filter (
             where if(len($categories) = 0, is_converted, list_has_any(purchased_categories, $categories))
         ) as converted_sessions
@@ -39,12 +44,14 @@ session_totals as (
 ),
 
 filtered_items as (
-    select periods.period, order_items.*
+    select
+        if(order_date >= $start_date, 'current', 'previous') as period,
+        *
     from order_items
-    inner join periods on order_items.order_date between periods.start_date and periods.end_date
-    where (len($channels) = 0 or list_contains($channels, order_items.channel))
-        and (len($devices) = 0 or list_contains($devices, order_items.device))
-        and (len($categories) = 0 or list_contains($categories, order_items.category))
+    where order_date between $previous_start_date and $end_date
+        and (len($channels) = 0 or list_contains($channels, channel))
+        and (len($devices) = 0 or list_contains($devices, device))
+        and (len($categories) = 0 or list_contains($categories, category))
 ),
 
 order_totals as (

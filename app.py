@@ -1,0 +1,55 @@
+"""ShopLens: the Streamlit entry point. Run with `streamlit run app.py` (or `make run`).
+
+Lists only the pages whose analysis the warehouse supports (see `pages.PAGES`);
+when the warehouse is missing, outdated or unreadable it shows one page that
+says how to fix it.
+"""
+
+import streamlit as st
+
+from pages import available_pages
+from pages import common
+
+_MARK = (
+    '<rect width="32" height="32" rx="8" fill="#3B5BDB"/>'
+    '<circle cx="14" cy="14" r="7" fill="none" stroke="#fff" stroke-width="3"/>'
+    '<path d="M19 19 L25 25" stroke="#fff" stroke-width="3.2" stroke-linecap="round"/>'
+)
+LOGO = (
+    '<svg xmlns="http://www.w3.org/2000/svg" width="148" height="32" viewBox="0 0 148 32">'
+    f"{_MARK}"
+    '<text x="41" y="23" font-family="Source Sans Pro, Noto Sans, Helvetica, Arial, sans-serif" '
+    'font-size="21" font-weight="700" fill="#1F2430">ShopLens</text></svg>'
+)
+ICON = f'<svg xmlns="http://www.w3.org/2000/svg" width="32" height="32" viewBox="0 0 32 32">{_MARK}</svg>'
+
+st.set_page_config(page_title="ShopLens", page_icon=":material/insights:", layout="wide")
+st.logo(LOGO, icon_image=ICON, size="large")
+
+warehouse = common.open_warehouse()
+
+
+def setup() -> None:
+    common.warehouse_problem(warehouse.info)
+
+
+def no_pages() -> None:
+    common.no_supported_analyses(warehouse.info)
+
+
+if not warehouse.ready:
+    page = st.navigation([st.Page(setup, title="Set up", icon=":material/database:")])
+elif sections := available_pages(warehouse.info):
+    page = st.navigation(
+        {
+            section: [
+                st.Page(spec.script, title=spec.title, icon=spec.icon, url_path=spec.url_path, help=spec.help)
+                for spec in specs
+            ]
+            for section, specs in sections.items()
+        }
+    )
+else:
+    page = st.navigation([st.Page(no_pages, title="Set up", icon=":material/database:")])
+
+page.run()

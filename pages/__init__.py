@@ -1,0 +1,59 @@
+"""The app's pages and the sections they appear in.
+
+Adding a page is one line in `PAGES`. `app.py` builds the navigation from
+`available_pages`, and the browser test opens every page it returns, so a new
+page is listed and tested as soon as its analysis is supported by the data.
+This module imports nothing from Streamlit so tests can read it directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from analytics.warehouse import WarehouseInfo
+
+SECTIONS: tuple[str, ...] = ("Management", "Merchandising", "Data science")
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    """One page of the app.
+
+    Attributes:
+        section: one of `SECTIONS`.
+        script: the page's file, relative to the folder of app.py.
+        title: the name in the navigation.
+        icon: a Material Symbols icon, ":material/name:".
+        analysis: the capability it needs (`analytics.capabilities.ANALYSES`).
+        help: one or two sentences shown as the navigation tooltip.
+    """
+
+    section: str
+    script: str
+    title: str
+    icon: str
+    analysis: str
+    help: str
+
+    @property
+    def url_path(self) -> str:
+        """The page's URL path (the first listed page is also served at the app's root)."""
+        return Path(self.script).stem
+
+
+PAGES: tuple[PageSpec, ...] = (
+    PageSpec("Management", "pages/overview.py", "Overview", ":material/monitoring:", "overview",
+             "Sessions, orders, revenue and conversion against the previous period, with daily trends "
+             "and the best-selling categories and products."),
+)
+
+
+def available_pages(info: WarehouseInfo) -> dict[str, list[PageSpec]]:
+    """Return section -> the pages whose analysis the warehouse supports, in `SECTIONS` order.
+
+    Sections without a supported page are left out.
+    """
+    sections = {section: [page for page in PAGES if page.section == section and info.supports(page.analysis)]
+                for section in SECTIONS}
+    return {section: pages for section, pages in sections.items() if pages}

@@ -1,0 +1,429 @@
+"""Streamlit helpers every page shares: the warehouse, cached analyses, global filters, cards, numbers.
+
+- `open_warehouse()` returns the warehouse's state and one shared read-only
+  connection. The connection is cached per (path, file stamp), so a rebuild
+  (which atomically replaces the file) is picked up on the next rerun.
+- `cached(analysis, *args)` runs an engine function `analysis(con, *args)`
+  once per build: results are cached on the warehouse's `data_version`.
+- `sidebar_filters(options)` draws the global filters, bound to the URL query
+  (`from`, `to`, `category`, `channel`, `device`) so any view can be shared as a link.
+- `kpi_tile`, `chart_card`, `empty_state` draw the building blocks of a page.
+- `format_*` turn numbers into short human text.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any, Callable, Sequence, TypeVar
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from analytics.errors import ShopLensError
+from analytics.filters import Filters
+from analytics.overview import FilterOptions, Kpi
+from analytics.warehouse import (
+    WarehouseInfo,
+    WarehouseState,
+    connect,
+    default_warehouse_path,
+    inspect_warehouse,
+)
+
+T = TypeVar("T")
+
+DEFAULT_DAYS = 30
+# Widget keys, which are also the URL query parameters.
+FILTER_KEYS = ("from", "to", "category", "channel", "device")
+_DEFAULTS_KEY = "shoplens_default_dates"
+CURRENCY_ENV = "SHOPLENS_CURRENCY"
+PLOTLY_CONFIG = {
+    "displaylogo": False,
+    "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d", "toggleSpikelines"],
+    "toImageButtonOptions": {"format": "png", "scale": 2},
+}
+
+
+# --------------------------------------------------------------------------- warehouse
+
+
+@dataclass(frozen=True)
+class OpenWarehouse:
+    """The warehouse as the app sees it.
+
+    Attributes:
+        info: what `inspect_warehouse` found; `info.message` says how to fix a problem.
+        connection: a read-only DuckDB connection when ready, else None. Shared by all
+            sessions: take a `.cursor()` per query (`analytics.queries.run_report` does).
+    """
+
+    info: WarehouseInfo
+    connection: Any
+
+    @property
+    def ready(self) -> bool:
+        return self.info.state is WarehouseState.READY and self.connection is not None
+
+
+_open_lock = threading.Lock()
+_open_connections: dict[str, Any] = {}
+
+
+def open_warehouse(path: Path | None = None) -> OpenWarehouse:
+    """Return the warehouse at `path` (default: `$SHOPLENS_WAREHOUSE` or `.shoplens/warehouse.duckdb`).
+
+    Every page calls this first, so it also makes sure the page runs inside app.py's navigation.
+    """
+    _leave_legacy_pages_mode()
+    path = path or default_warehouse_path()
+    return _open_warehouse(str(path), _file_stamp(path))
+
+
+def _leave_legacy_pages_mode() -> None:
+    # Streamlit treats a `pages/` folder beside the entry script as a legacy
+    # multipage app until some run calls st.navigation. If the first visitor
+    # of a fresh server opens a deep link (/overview), Streamlit runs that page
+    # file on its own, without app.py, and lists every file in pages/ in the
+    # sidebar. Switch the server to app.py's navigation and run again.
+    # (Renaming the folder, e.g. to `app_pages/`, would make this unnecessary.)
+    # This leans on a Streamlit internal; if a release moves it, the deep-link
+    # case degrades to the flash described above instead of failing.
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:
+        return
+    if getattr(PagesManager, "uses_pages_directory", False):
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+def _file_stamp(path: Path) -> tuple[int, int, int] | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_size, stat.st_ino
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _open_warehouse(path: str, stamp: tuple[int, int, int] | None) -> OpenWarehouse:
+    # DuckDB shares one database instance per file path within a process: while
+    # a connection to the old file is open, a new connect() sees the old data
+    # even after a rebuild replaced the file. So close the stale connection
+    # before inspecting and reopening. `stamp` is only part of the cache key.
+    del stamp
+    with _open_lock:
+        stale = _open_connections.pop(path, None)
+        if stale is not None:
+            stale.close()
+        info = inspect_warehouse(Path(path))
+        if info.state is not WarehouseState.READY:
+            return OpenWarehouse(info, None)
+        try:
+            connection = connect(Path(path))
+        except ShopLensError:
+            return OpenWarehouse(inspect_warehouse(Path(path)), None)
+        _open_connections[path] = connection
+        return OpenWarehouse(info, connection)
+
+
+def cached(analysis: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run `analysis(connection, *args, **kwargs)` once per warehouse build.
+
+    Args:
+        analysis: an engine function taking a connection first; its result must pickle.
+        args, kwargs: hashable by Streamlit (dates, strings, numbers, tuples, dataclasses such as Filters).
+
+    Returns:
+        The result, from the cache when the same build was asked the same question before.
+    """
+    warehouse = open_warehouse()
+    if not warehouse.ready:
+        raise ShopLensError(warehouse.info.message)
+    name = f"{analysis.__module__}.{analysis.__qualname__}"
+    return _cached_analysis(name, warehouse.info.data_version, args, kwargs,
+                            _analysis=analysis, _connection=warehouse.connection)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _cached_analysis(name: str, data_version: str, args: tuple, kwargs: dict, *,
+                     _analysis: Callable[..., Any], _connection: Any) -> Any:
+    # `name` and `data_version` are the cache key together with the arguments;
+    # underscore parameters are not hashed.
+    return _analysis(_connection, *args, **kwargs)
+
+
+# --------------------------------------------------------------------------- filters
+
+
+def default_dates(options: FilterOptions) -> tuple[date, date] | None:
+    """The last `DEFAULT_DAYS` days of the data, or None when the data has no dates."""
+    if options.first_date is None or options.last_date is None:
+        return None
+    start = max(options.first_date, options.last_date - timedelta(days=DEFAULT_DAYS - 1))
+    return start, options.last_date
+
+
+def sidebar_filters(options: FilterOptions) -> Filters | None:
+    """Draw the global filters in the sidebar and return the chosen slice.
+
+    The widgets are bound to the URL query (`?from=2025-01-01&to=2025-01-31&category=Home&channel=email`,
+    repeated keys for several values), so a link reproduces the view; a value equal to its default is
+    left out of the URL. Options are shown as stored in the data, because the URL carries the shown
+    text and links must stay stable. Malformed, out-of-range or unknown values are dropped silently
+    and the default used. Returns None when the data has no dates.
+    """
+    defaults = default_dates(options)
+    if defaults is None:
+        return None
+    first, last = options.first_date, options.last_date
+    st.session_state[_DEFAULTS_KEY] = defaults
+    with st.sidebar:
+        header = st.container(horizontal=True, vertical_alignment="center", horizontal_alignment="distribute")
+        header.markdown("**Filters**", width="content")
+        start = st.date_input("From", value=defaults[0], min_value=first, max_value=last,
+                              key="from", bind="query-params", format="YYYY-MM-DD")
+        end = st.date_input("To", value=defaults[1], min_value=first, max_value=last,
+                            key="to", bind="query-params", format="YYYY-MM-DD")
+        categories = st.multiselect("Category", options.categories, key="category", bind="query-params",
+                                    placeholder="All categories")
+        channels = st.multiselect("Channel", options.channels, key="channel", bind="query-params",
+                                  placeholder="All channels")
+        devices = st.multiselect("Device", options.devices, key="device", bind="query-params",
+                                 placeholder="All devices")
+        start, end = start or defaults[0], end or defaults[1]
+        # Drawn last, into the header, so it knows whether anything differs from the defaults.
+        is_default = (start, end) == defaults and not (categories or channels or devices)
+        header.button("Reset", key="reset_filters", type="tertiary", icon=":material/restart_alt:",
+                      on_click=_reset_filters, args=(defaults,), disabled=is_default,
+                      help="Back to the last 30 days of data and every category, channel and device.")
+        if end < start:
+            st.caption(":material/swap_horiz: *From* is after *To*, so the two dates were swapped.")
+            start, end = end, start
+    return Filters(start, end, tuple(categories), tuple(channels), tuple(devices))
+
+
+def _reset_filters(defaults: tuple[date, date]) -> None:
+    # Bound widgets are reset through session state; Streamlit then updates the URL.
+    start_key, end_key, *list_keys = FILTER_KEYS
+    st.session_state[start_key], st.session_state[end_key] = defaults
+    for key in list_keys:
+        st.session_state[key] = []
+
+
+def reset_button(label: str = "Clear filters", key: str = "reset_filters_main") -> None:
+    """A button that puts the filters back to their defaults (for empty states)."""
+    defaults = st.session_state.get(_DEFAULTS_KEY)
+    if defaults is not None:
+        st.button(label, key=key, icon=":material/restart_alt:", on_click=_reset_filters, args=(defaults,))
+
+
+# --------------------------------------------------------------------------- page parts
+
+
+def page_header(title: str, info: WarehouseInfo, filters: Filters | None = None) -> None:
+    """Title plus one line on the data: sample or not, period and comparison, source and build time."""
+    st.title(title, anchor=False)
+    with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+        if info.is_sample:
+            st.badge("Sample data", icon=":material/science:", color="orange")
+        parts = []
+        if filters is not None:
+            previous = filters.previous_period()
+            parts.append(f"{format_period(filters.start_date, filters.end_date)}, "
+                         f"compared with {format_period(previous.start_date, previous.end_date)}")
+        if info.built_at is not None:
+            built = f"built {format_day(info.built_at)} {info.built_at:%H:%M} UTC"
+            parts.append(f"{built} from {Path(info.source).name or info.source}" if info.source else built)
+        st.caption(" · ".join(parts), width="content")
+
+
+KPI_MIN_WIDTH = 130
+# Labels that fit a narrow tile; the full label is in the tooltip.
+SHORT_LABELS = {"average_order_value": "Avg. order value"}
+
+
+def kpi_tile(kpi: Kpi, trend: pd.Series | None = None, *, compared_with: str = "previous period") -> None:
+    """A bordered st.metric: the value, its change against the previous period, an optional sparkline."""
+    change = kpi.change_ratio
+    points = None if trend is None else [float(value) for value in trend.dropna()]
+    st.metric(
+        SHORT_LABELS.get(kpi.name, kpi.label),
+        format_value(kpi.value, kpi.unit),
+        delta=format_change(change),
+        delta_color="normal" if change else "off",
+        delta_arrow="auto" if change else "off",
+        help=f"{kpi.label} in the {compared_with}: {format_value(kpi.previous_value, kpi.unit)}",
+        border=True,
+        height="stretch",
+        chart_data=points if points and len(points) > 1 else None,
+        chart_type="area",
+    )
+
+
+def kpi_row(kpis: Sequence[Kpi], trends: pd.DataFrame | None = None, *, compared_with: str) -> None:
+    """KPI tiles: one row on wide screens, two balanced rows (3 + 3) on narrow ones, one column on phones.
+
+    Args:
+        kpis: the tiles, in order.
+        trends: optional frame with a column named after each KPI, drawn as its sparkline.
+        compared_with: what the change is against, e.g. "previous 30 days".
+    """
+    middle = (len(kpis) + 1) // 2
+    with st.grid(2, min_column_width=KPI_MIN_WIDTH * middle, gap="small") as halves:
+        for half in (kpis[:middle], kpis[middle:]):
+            with halves.cell(), st.grid(middle, min_column_width=KPI_MIN_WIDTH, gap="small"):
+                for kpi in half:
+                    trend = trends[kpi.name] if trends is not None and kpi.name in trends else None
+                    kpi_tile(kpi, trend, compared_with=compared_with)
+
+
+def chart_card(title: str, figure: go.Figure, data: pd.DataFrame, *, file_name: str,
+               caption: str | None = None, key: str | None = None) -> None:
+    """A bordered card: a title, a CSV download of exactly the numbers plotted, and the chart."""
+    key = key or file_name
+    with st.container(border=True, height="stretch"):
+        with st.container(horizontal=True, vertical_alignment="top", horizontal_alignment="distribute",
+                          wrap=False):
+            with st.container(gap=None):
+                st.markdown(f"**{title}**")
+                if caption:
+                    st.caption(caption)
+            st.download_button(
+                "CSV", data=to_csv(data), file_name=f"{file_name}.csv", mime="text/csv",
+                key=f"download_{key}", type="tertiary", icon=":material/download:", on_click="ignore",
+                help=f"Download the numbers behind “{title}” as CSV",
+            )
+        st.plotly_chart(figure, theme=None, config=PLOTLY_CONFIG, key=f"chart_{key}", alt=title)
+
+
+def empty_state(message: str, *, title: str = "Nothing to show", icon: str = ":material/search_off:") -> None:
+    """A calm info box saying why the page is empty and what to do."""
+    st.info(message, title=title, icon=icon)
+
+
+def warehouse_problem(info: WarehouseInfo) -> None:
+    """The page shown instead of the app when the warehouse cannot serve it."""
+    titles = {
+        WarehouseState.MISSING: "No data yet",
+        WarehouseState.OUTDATED: "The warehouse needs a rebuild",
+        WarehouseState.UNREADABLE: "The warehouse cannot be read",
+    }
+    st.title("ShopLens", anchor=False)
+    st.caption("E-commerce analytics for merchandisers, managers and data scientists.")
+    st.info(info.message, title=titles.get(info.state, "The warehouse is not ready"), icon=":material/database:")
+    st.markdown("To try ShopLens with the generated sample shop, run this in the project folder:")
+    st.code("make run", language="bash")
+    st.markdown("To build from your own export, run `shoplens build` (see `shoplens build --help`).")
+
+
+def no_supported_analyses(info: WarehouseInfo) -> None:
+    """The page shown when the warehouse is ready but its data feeds no page."""
+    st.title("ShopLens", anchor=False)
+    st.info("The data in the warehouse does not support any page yet.", title="Nothing to show",
+            icon=":material/database:")
+    for capability in info.capabilities.values():
+        st.markdown(f"- **{humanize(capability.analysis)}**: {capability.reason}")
+
+
+# --------------------------------------------------------------------------- numbers
+
+
+def currency_symbol() -> str:
+    """The symbol to put before money, from `$SHOPLENS_CURRENCY` (e.g. "¥"); none by default."""
+    return os.environ.get(CURRENCY_ENV, "").strip()
+
+
+def format_count(value: float | None) -> str:
+    """1234 -> "1,234"; 12345 -> "12.3k"; 1.5e6 -> "1.5M"; None -> "—"."""
+    if value is None or pd.isna(value):
+        return "—"
+    return f"{value:,.0f}" if abs(value) < 10_000 else _compact(value)
+
+
+def format_money(value: float | None, symbol: str | None = None) -> str:
+    """65 -> "65.00"; 1234.5 -> "1,235"; 123456 -> "123k", with the currency symbol in front; None -> "—"."""
+    if value is None or pd.isna(value):
+        return "—"
+    symbol = currency_symbol() if symbol is None else symbol
+    sign = "-" if value < 0 else ""
+    magnitude = abs(value)
+    if magnitude < 1_000:
+        text = f"{magnitude:,.2f}"
+    elif magnitude < 10_000:
+        text = f"{magnitude:,.0f}"
+    else:
+        text = _compact(magnitude)
+    return f"{sign}{symbol}{text}"
+
+
+def format_ratio(value: float | None) -> str:
+    """0.4 -> "40.0%"; 0.0312 -> "3.12%"; None -> "—"."""
+    if value is None or pd.isna(value):
+        return "—"
+    return f"{value:.2%}" if abs(value) < 0.1 else f"{value:.1%}"
+
+
+def format_change(ratio: float | None) -> str:
+    """0.123 -> "+12.3%"; -0.04 -> "-4.0%"; 0 -> "0.0%"; None -> "—"."""
+    if ratio is None or pd.isna(ratio):
+        return "—"
+    if ratio == 0:
+        return "0.0%"
+    return f"{ratio:+.1%}"
+
+
+def format_value(value: float | None, unit: str) -> str:
+    """Format by a Kpi unit: "count", "currency" or "ratio"."""
+    if unit == "currency":
+        return format_money(value)
+    if unit == "ratio":
+        return format_ratio(value)
+    return format_count(value)
+
+
+def format_day(day: date) -> str:
+    """date(2025, 1, 3) -> "3 Jan 2025"."""
+    return f"{day.day} {day:%b %Y}"
+
+
+def format_period(start: date, end: date) -> str:
+    """A compact date range: "1–30 Dec 2024", "28 Nov – 3 Dec 2024", "30 Dec 2024 – 2 Jan 2025"."""
+    if start == end:
+        return f"{start.day} {start:%b %Y}"
+    if start.year != end.year:
+        return f"{start.day} {start:%b %Y} – {end.day} {end:%b %Y}"
+    if start.month != end.month:
+        return f"{start.day} {start:%b} – {end.day} {end:%b %Y}"
+    return f"{start.day}–{end.day} {end:%b %Y}"
+
+
+def humanize(name: str) -> str:
+    """"organic_search" -> "Organic search"."""
+    text = str(name).replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+def to_csv(data: pd.DataFrame) -> bytes:
+    """CSV bytes with a BOM so spreadsheet apps read Chinese titles correctly."""
+    return data.to_csv(index=False).encode("utf-8-sig")
+
+
+def _compact(value: float) -> str:
+    sign = "-" if value < 0 else ""
+    magnitude = abs(value)
+    units = ((1e3, "k"), (1e6, "M"), (1e9, "B"))
+    for index, (limit, suffix) in enumerate(units):
+        scaled = magnitude / limit
+        digits = 0 if scaled >= 100 else 1 if scaled >= 10 else 2
+        text = f"{scaled:.{digits}f}"
+        if float(text) < 1000 or index == len(units) - 1:
+            if "." in text:
+                text = text.rstrip("0").rstrip(".")
+            return f"{sign}{text}{suffix}"
+    raise AssertionError("unreachable")
