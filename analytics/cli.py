@@ -287,11 +287,12 @@ def _command_kpis(arguments: argparse.Namespace) -> int:
 def _kpi_table(kpis: Sequence[Kpi]) -> pd.DataFrame:
     import pandas as pd
 
-    from analytics.output import format_change, format_value
+    from analytics.formatting import format_change
+    from analytics.output import format_exact
 
     return pd.DataFrame([
-        {"KPI": kpi.label, "this period": format_value(kpi.value, kpi.unit),
-         "previous period": format_value(kpi.previous_value, kpi.unit), "change": format_change(kpi.change_ratio)}
+        {"KPI": kpi.label, "this period": format_exact(kpi.value, kpi.unit),
+         "previous period": format_exact(kpi.previous_value, kpi.unit), "change": format_change(kpi.change_ratio)}
         for kpi in kpis
     ])
 

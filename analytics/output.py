@@ -40,15 +40,12 @@ def render_json(document: dict[str, Any]) -> str:
     return json.dumps(_jsonable(document), ensure_ascii=False, indent=2) + "\n"
 
 
-def format_value(value: float | None, unit: str) -> str:
-    """Format a KPI for people: counts with thousands separators, money with cents, ratios as %.
+def format_exact(value: float | None, unit: str) -> str:
+    """Format a KPI in full for a terminal table: "12,345", "1,234.50", "4.8%" or "—".
 
     Args:
         value: the number, or None when undefined.
         unit: "count", "currency" or "ratio" (0..1).
-
-    Returns:
-        Text such as "12,345", "1,234.50", "4.8%" or "—".
     """
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
@@ -57,11 +54,6 @@ def format_value(value: float | None, unit: str) -> str:
     if unit == "currency":
         return f"{value:,.2f}"
     return f"{value:,.0f}"
-
-
-def format_change(ratio: float | None) -> str:
-    """Format a relative change, e.g. 0.052 -> "+5.2%"; None -> "—"."""
-    return "—" if ratio is None else f"{ratio:+.1%}"
 
 
 def _jsonable_row(row: dict[str, Any]) -> dict[str, Any]:

@@ -32,6 +32,14 @@ MODEL_ORDER: tuple[str, ...] = (
     "marts/fct_daily_kpis",
 )
 
+# Table macros that define what the global filters select, created after the
+# marts they read; every report goes through them, so the filter semantics
+# live in one place.
+MACROS: tuple[str, ...] = (
+    "macros/filtered_sessions",
+    "macros/filtered_order_items",
+)
+
 MART_NAMES: tuple[str, ...] = tuple(
     model.split("/")[1] for model in MODEL_ORDER if model.startswith("marts/")
 )

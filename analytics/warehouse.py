@@ -22,7 +22,7 @@ from analytics.capabilities import Capability, assess, profile
 from analytics.errors import WarehouseNotReady
 from analytics.schema import SCHEMA_VERSION
 from analytics.sources import find_source_files, load_sources
-from analytics.sql_files import MODEL_ORDER, materialisation, model_name, read_sql
+from analytics.sql_files import MACROS, MODEL_ORDER, materialisation, model_name, read_sql
 
 DEFAULT_WAREHOUSE = Path(".shoplens") / "warehouse.duckdb"
 REBUILD_HINT = "run `make run` or `shoplens build` to build the sample warehouse"
@@ -82,7 +82,7 @@ def build_warehouse(
     files = find_source_files(source_folder)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.{uuid.uuid4().hex}.building")
-    total_steps = len(MODEL_ORDER) + 2
+    total_steps = len(MODEL_ORDER) + 3
     try:
         with duckdb.connect(str(partial)) as con:
             source_rows = load_sources(con, files)
@@ -92,6 +92,9 @@ def build_warehouse(
                 # Model names come from our own MODEL_ORDER, never from input.
                 con.execute(f"create {kind} {model_name(model)} as {read_sql(model)}")
                 _report(progress, model_name(model), done, total_steps)
+            for macro in MACROS:
+                con.execute(read_sql(macro))
+            _report(progress, "macros", total_steps - 1, total_steps)
             capabilities = assess(profile(con))
             data_version = uuid.uuid4().hex
             _write_metadata(con, source_label or str(source_folder), is_sample, data_version, started, capabilities)

@@ -1,18 +1,17 @@
--- One row per day of the chosen period, zero-filled, with the same filter
--- semantics as overview_kpis.
+-- One row per day of the chosen period, zero-filled.
 with
-
-sessions as (
-    select * from fct_sessions
-),
-
-order_items as (
-    select * from fct_order_items
-),
 
 days as (
     select cast(day as date) as kpi_date
     from range(cast($start_date as date), cast($end_date as date) + interval 1 day, interval 1 day) as t(day)
+),
+
+sessions as (
+    select * from filtered_sessions($start_date, $end_date, $categories, $channels, $devices)
+),
+
+order_items as (
+    select * from filtered_order_items($start_date, $end_date, $categories, $channels, $devices)
 ),
 
 session_days as (
@@ -20,14 +19,8 @@ session_days as (
         session_date as kpi_date,
         count(*) as sessions,
         count(distinct user_key) as users,
-        count(*) filter (
-            where if(len($categories) = 0, is_converted, list_has_any(purchased_categories, $categories))
-        ) as converted_sessions
+        count(*) filter (where is_converted_in_filter) as converted_sessions
     from sessions
-    where session_date between $start_date and $end_date
-        and (len($channels) = 0 or list_contains($channels, channel))
-        and (len($devices) = 0 or list_contains($devices, device))
-        and (len($categories) = 0 or list_has_any(categories, $categories))
     group by session_date
 ),
 
@@ -38,10 +31,6 @@ order_days as (
         cast(sum(quantity) as bigint) as units,
         sum(revenue) as revenue
     from order_items
-    where order_date between $start_date and $end_date
-        and (len($channels) = 0 or list_contains($channels, channel))
-        and (len($devices) = 0 or list_contains($devices, device))
-        and (len($categories) = 0 or list_contains($categories, category))
     group by order_date
 ),
 

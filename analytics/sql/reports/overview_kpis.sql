@@ -1,16 +1,7 @@
 -- KPI totals for the chosen period and the equally long period before it,
--- which ends the day before $start_date.
--- A category filter keeps sessions that touched a chosen category (converted
--- when they bought in one) and only the chosen categories' order lines.
+-- which ends the day before $start_date. Filter semantics live in the
+-- filtered_sessions and filtered_order_items macros.
 with
-
-sessions as (
-    select * from fct_sessions
-),
-
-order_items as (
-    select * from fct_order_items
-),
 
 periods as (
     select 'current' as period
@@ -18,17 +9,19 @@ periods as (
     select 'previous'
 ),
 
--- A plain range filter (rather than a join to the periods) lets DuckDB skip
--- row groups by their min/max dates.
-filtered_sessions as (
+-- One scan over both periods; a plain date range lets DuckDB skip row groups.
+sessions as (
     select
         if(session_date >= $start_date, 'current', 'previous') as period,
         *
-    from sessions
-    where session_date between $previous_start_date and $end_date
-        and (len($channels) = 0 or list_contains($channels, channel))
-        and (len($devices) = 0 or list_contains($devices, device))
-        and (len($categories) = 0 or list_has_any(categories, $categories))
+    from filtered_sessions($previous_start_date, $end_date, $categories, $channels, $devices)
+),
+
+order_items as (
+    select
+        if(order_date >= $start_date, 'current', 'previous') as period,
+        *
+    from filtered_order_items($previous_start_date, $end_date, $categories, $channels, $devices)
 ),
 
 session_totals as (
@@ -36,22 +29,9 @@ session_totals as (
         period,
         count(*) as sessions,
         count(distinct user_key) as users,
-        count(*) filter (
-            where if(len($categories) = 0, is_converted, list_has_any(purchased_categories, $categories))
-        ) as converted_sessions
-    from filtered_sessions
+        count(*) filter (where is_converted_in_filter) as converted_sessions
+    from sessions
     group by period
-),
-
-filtered_items as (
-    select
-        if(order_date >= $start_date, 'current', 'previous') as period,
-        *
-    from order_items
-    where order_date between $previous_start_date and $end_date
-        and (len($channels) = 0 or list_contains($channels, channel))
-        and (len($devices) = 0 or list_contains($devices, device))
-        and (len($categories) = 0 or list_contains($categories, category))
 ),
 
 order_totals as (
@@ -60,7 +40,7 @@ order_totals as (
         count(distinct order_id) as orders,
         cast(sum(quantity) as bigint) as units,
         sum(revenue) as revenue
-    from filtered_items
+    from order_items
     group by period
 ),
 

@@ -2,16 +2,7 @@
 with
 
 order_items as (
-    select * from fct_order_items
-),
-
-filtered as (
-    select *
-    from order_items
-    where order_date between $start_date and $end_date
-        and (len($channels) = 0 or list_contains($channels, channel))
-        and (len($devices) = 0 or list_contains($devices, device))
-        and (len($categories) = 0 or list_contains($categories, category))
+    select * from filtered_order_items($start_date, $end_date, $categories, $channels, $devices)
 ),
 
 final as (
@@ -20,7 +11,7 @@ final as (
         sum(revenue) as revenue,
         count(distinct order_id) as orders,
         cast(sum(quantity) as bigint) as units
-    from filtered
+    from order_items
     group by category
 )
 

@@ -2,20 +2,11 @@
 with
 
 order_items as (
-    select * from fct_order_items
+    select * from filtered_order_items($start_date, $end_date, $categories, $channels, $devices)
 ),
 
 products as (
     select * from dim_products
-),
-
-filtered as (
-    select *
-    from order_items
-    where order_date between $start_date and $end_date
-        and (len($channels) = 0 or list_contains($channels, channel))
-        and (len($devices) = 0 or list_contains($devices, device))
-        and (len($categories) = 0 or list_contains($categories, category))
 ),
 
 per_product as (
@@ -24,7 +15,7 @@ per_product as (
         sum(revenue) as revenue,
         count(distinct order_id) as orders,
         cast(sum(quantity) as bigint) as units
-    from filtered
+    from order_items
     group by product_id
     order by revenue desc, product_id
     limit $top_n
