@@ -26,6 +26,7 @@ MODEL_ORDER: tuple[str, ...] = (
     "intermediate/int_order_totals",
     "marts/dim_products",
     "marts/fct_sessions",
+    "marts/fct_events",
     "marts/fct_orders",
     "marts/fct_order_items",
     "marts/dim_users",

@@ -11,6 +11,7 @@ UNIQUE_KEYS = {
     "dim_users": "user_id",
     "dim_products": "product_id",
     "fct_daily_kpis": "kpi_date, channel, device",
+    "fct_events": "event_id",
 }
 
 NOT_NULL = {
@@ -20,7 +21,12 @@ NOT_NULL = {
     "dim_users": ["user_id", "first_seen_at", "cohort_week", "cohort_month", "order_count", "lifetime_revenue"],
     "dim_products": ["product_id", "category"],
     "fct_daily_kpis": ["kpi_date", "sessions", "orders", "revenue"],
+    "fct_events": ["event_id", "user_id", "user_key", "session_id", "event_time", "event_date", "event_type"],
 }
+
+
+def test_every_event_reaches_fct_events(sample_con):
+    assert scalar(sample_con, "select count(*) from fct_events") == scalar(sample_con, "select count(*) from stg_events")
 
 
 def scalar(con, sql: str):
