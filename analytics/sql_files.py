@@ -7,6 +7,7 @@ parameters such as `$start_date`; nothing is ever formatted into SQL text.
 
 from __future__ import annotations
 
+import hashlib
 from functools import cache
 from pathlib import Path
 
@@ -67,3 +68,16 @@ def model_name(model: str) -> str:
 def materialisation(model: str) -> str:
     """Return "view" for staging models and "table" for the rest."""
     return "view" if model.startswith("staging/") else "table"
+
+
+def models_fingerprint() -> str:
+    """A short hash of every model and macro, so a sample warehouse built by other SQL is rebuilt.
+
+    Returns:
+        16 hex characters; changes whenever any model's or macro's text changes.
+    """
+    digest = hashlib.sha256()
+    for relative_path in (*MODEL_ORDER, *MACROS):
+        digest.update(relative_path.encode())
+        digest.update(read_sql(relative_path).encode())
+    return digest.hexdigest()[:16]

@@ -22,7 +22,7 @@ from analytics.capabilities import Capability, assess, profile
 from analytics.errors import WarehouseNotReady
 from analytics.schema import SCHEMA_VERSION
 from analytics.sources import find_source_files, load_sources
-from analytics.sql_files import MACROS, MODEL_ORDER, materialisation, model_name, read_sql
+from analytics.sql_files import MACROS, MODEL_ORDER, materialisation, model_name, models_fingerprint, read_sql
 
 DEFAULT_WAREHOUSE = Path(".shoplens") / "warehouse.duckdb"
 REBUILD_HINT = "run `make run` or `shoplens build` to build the sample warehouse"
@@ -130,7 +130,7 @@ def _write_metadata(
         "create table meta_warehouse as select "
         "$schema_version::integer as schema_version, $data_version::varchar as data_version, "
         "$built_at::timestamp as built_at, $source::varchar as source, $is_sample::boolean as is_sample, "
-        "$shoplens_version::varchar as shoplens_version",
+        "$shoplens_version::varchar as shoplens_version, $models_fingerprint::varchar as models_fingerprint",
         {
             "schema_version": SCHEMA_VERSION,
             "data_version": data_version,
@@ -138,6 +138,7 @@ def _write_metadata(
             "source": source,
             "is_sample": is_sample,
             "shoplens_version": __version__,
+            "models_fingerprint": models_fingerprint(),
         },
     )
     con.execute("create table meta_capabilities (analysis varchar primary key, is_supported boolean, reason varchar)")
@@ -260,16 +261,29 @@ def needs_sample_rebuild(path: Path, source_folder: Path) -> str | None:
             schema_version, built_at, is_sample = con.execute(
                 "select schema_version, built_at, is_sample from meta_warehouse"
             ).fetchone()
+            # Warehouses from before the fingerprint have none: treat them as stale.
+            fingerprint = con.execute(
+                "select max(models_fingerprint) from meta_warehouse"
+            ).fetchone()[0] if _has_column(con, "meta_warehouse", "models_fingerprint") else None
     except duckdb.Error:
         return None
     if not is_sample:
         return None
     if schema_version != SCHEMA_VERSION:
         return f"it has schema version {schema_version}, this release needs {SCHEMA_VERSION}"
+    if fingerprint != models_fingerprint():
+        return "it was built by other SQL models than this release's"
     newest = max((f.stat().st_mtime for f in source_folder.glob("*") if f.is_file()), default=0.0)
     if newest > built_at.replace(tzinfo=timezone.utc).timestamp():
         return f"{source_folder} changed after it was built"
     return None
+
+
+def _has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
+    return bool(con.execute(
+        "select count(*) from information_schema.columns where table_name = $table and column_name = $column",
+        {"table": table, "column": column},
+    ).fetchone()[0])
 
 
 def connect(path: Path) -> duckdb.DuckDBPyConnection:

@@ -139,6 +139,10 @@ def test_sample_rebuild_only_replaces_sample_warehouses(tmp_path):
     with duckdb.connect(str(target)) as con:
         con.execute("update meta_warehouse set schema_version = 0")
     assert "schema version 0" in needs_sample_rebuild(target, source)
+    with duckdb.connect(str(target)) as con:
+        con.execute("update meta_warehouse set schema_version = $version, models_fingerprint = 'older sql'",
+                    {"version": SCHEMA_VERSION})
+    assert needs_sample_rebuild(target, source) == "it was built by other SQL models than this release's"
     build_warehouse(source, target, is_sample=False)
     with duckdb.connect(str(target)) as con:
         con.execute("update meta_warehouse set schema_version = 0")
