@@ -20,7 +20,7 @@ test: warehouse
 	$(BIN)/pytest
 
 bench: warehouse
-	$(BIN)/python -m benchmarks.run
+	$(BIN)/python -m benchmarks
 
 install: $(VENV)/.installed
 

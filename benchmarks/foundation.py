@@ -1,6 +1,6 @@
 """Benchmarks of the foundation: warehouse build time and warm Overview query time.
 
-Run with `make bench` (or `python -m benchmarks.run --sizes 1M 10M`). Generated
+Run with `make bench` (or `python -m benchmarks.foundation --sizes 1M 10M`). Generated
 data sets are cached in `benchmarks/.data/` so reruns only time the work. The
 results table is written to BENCHMARKS.md between the markers of its section.
 
@@ -219,7 +219,7 @@ def main() -> None:
         results.append(build_result)
         print(f"[{size}] build {build_result.median_seconds:.1f} s", flush=True)
         results.extend(measure_overview(size, events, warehouse, folder, arguments.query_runs))
-    command = "make bench" if arguments.sizes == ["1M", "10M"] else f"python -m benchmarks.run --sizes {' '.join(arguments.sizes)}"
+    command = "make bench" if arguments.sizes == ["1M", "10M"] else f"python -m benchmarks.foundation --sizes {' '.join(arguments.sizes)}"
     print(write_results(results, command))
 
 

@@ -1,0 +1,15 @@
+"""`make bench`: run every benchmark; each rewrites its own section of BENCHMARKS.md."""
+
+from __future__ import annotations
+
+import sys
+
+from benchmarks import foundation
+
+# Each module's main() parses its own options from the command line; `make bench` passes none.
+BENCHMARKS = (foundation,)
+
+if __name__ == "__main__":
+    sys.argv = sys.argv[:1]
+    for benchmark in BENCHMARKS:
+        benchmark.main()
