@@ -474,3 +474,14 @@ def test_calendar_range_is_inclusive_and_prophet_ready() -> None:
     }
     with pytest.raises(ValueError):
         festival_calendar(dt.date(2025, 2, 1), dt.date(2025, 1, 1))
+
+
+def test_committed_sample_is_exactly_what_the_generator_makes(tmp_path):
+    """sample_data/ must be regenerated (`make sample`) whenever the generator changes."""
+    from tests.conftest import SAMPLE_DATA
+
+    write_sample(SampleConfig(), tmp_path)
+    for committed in sorted(SAMPLE_DATA.glob("*.parquet")):
+        assert committed.read_bytes() == (tmp_path / committed.name).read_bytes(), (
+            f"{committed.name} differs from the generator's output; run `make sample` and commit sample_data/"
+        )
