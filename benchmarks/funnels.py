@@ -1,0 +1,182 @@
+"""Benchmark of the funnel engine against ClickHouse's `windowFunnel` (embedded chdb), same data, same run.
+
+Run with `python -m benchmarks.funnels` (10M sample; `--warehouse PATH` to use an existing build of it).
+Both sides are warm: ClickHouse reads a Memory table holding fct_events' user_key, event time
+(microseconds) and event type; ShopLens reads the warehouse as `shoplens funnel` does
+(`analytics.funnels.count_funnel`, a read-only connection, global filters applied). Each side is
+timed over the same funnels and the counts are checked to be equal before any time is written.
+The ratio is ClickHouse time / ShopLens time: above 1x ShopLens is faster.
+
+Targets (issue 4): a 3-step ordered funnel at most 1.0x ClickHouse's time, and a 10-step funnel at
+most 3x our 3-step time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Callable
+
+import duckdb
+
+from analytics.filters import Filters
+from analytics.funnels import FunnelQuery, count_funnel, parse_steps
+from analytics.overview import filter_options
+from analytics.warehouse import build_warehouse
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / ".data"
+RESULTS = ROOT / "BENCHMARKS.md"
+BEGIN, END = "<!-- funnels:begin -->", "<!-- funnels:end -->"
+THREE_STEPS = "view,cart,purchase"
+TEN_STEPS = "view,cart,purchase,view,cart,purchase,view,cart,purchase,view"
+WINDOW = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Result:
+    """One measured row of the results table."""
+
+    measure: str
+    steps: int
+    mode: str
+    ours_seconds: float
+    clickhouse_seconds: float
+    runs: int
+    target: str
+
+
+def median_seconds(work: Callable[[], object], runs: int, warmup: int = 2) -> float:
+    """Median wall time of `work` over `runs` calls, after `warmup` untimed calls."""
+    for _ in range(warmup):
+        work()
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+class ClickHouseFunnel:
+    """The peer: fct_events' funnel columns in a chdb Memory table, funnels with windowFunnel."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        from chdb import session
+
+        events = con.execute(
+            "select user_key::uinteger as user_key, epoch_us(event_time)::ubigint as event_time_us, event_type "
+            "from fct_events"
+        ).df()
+        self.session = session.Session()
+        self.session.query("create table events (user_key UInt32, event_time_us UInt64, "
+                           "event_type LowCardinality(String)) engine = Memory")
+        self.session.query("insert into events select user_key, event_time_us, event_type from Python(events)")
+        self.rows = int(self.session.query("select count() from events", "CSV").bytes())
+
+    def counts(self, steps: list[str], window_us: int, mode: str) -> list[int]:
+        """Users reaching at least each step, as windowFunnel counts them."""
+        option = ", 'strict_order'" if mode == "strict" else ""
+        conditions = ", ".join(f"event_type = '{step}'" for step in steps)  # benchmark constants
+        # Strict mode must see every event (others end an attempt); ordered reads only step events.
+        where = "" if mode == "strict" else "where event_type in (" + ", ".join(f"'{s}'" for s in set(steps)) + ")"
+        rows = self.session.query(
+            f"select level, count() from (select user_key, windowFunnel({window_us}{option})(event_time_us, "
+            f"{conditions}) as level from events {where} group by user_key) group by level", "CSV"
+        ).bytes().decode().split()
+        by_level = {int(level): int(count) for level, count in (row.split(",") for row in rows)}
+        return [sum(count for level, count in by_level.items() if level >= number)
+                for number in range(1, len(steps) + 1)]
+
+
+def measure(con: duckdb.DuckDBPyConnection, peer: ClickHouseFunnel, filters: Filters, runs: int) -> list[Result]:
+    results = []
+    for label, steps_text, mode, target in (
+        ("3-step ordered funnel", THREE_STEPS, "ordered", "≤ 1.0× ClickHouse time"),
+        ("10-step ordered funnel", TEN_STEPS, "ordered", "≤ 3× our 3-step time"),
+        ("3-step strict funnel", THREE_STEPS, "strict", ""),
+    ):
+        query = FunnelQuery(parse_steps(steps_text), WINDOW, mode=mode)
+        steps = steps_text.split(",")
+        ours = count_funnel(con, query, filters)["users"].tolist()
+        theirs = peer.counts(steps, query.window_microseconds, mode)
+        if ours != theirs:
+            raise SystemExit(f"{label}: counts differ, ShopLens {ours} vs ClickHouse {theirs}; nothing written")
+        print(f"{label}: counts equal {ours}", flush=True)
+        # Alternate the two so background load on the shared machine hits both alike.
+        our_times, their_times = [], []
+        for _ in range(2):
+            count_funnel(con, query, filters)
+            peer.counts(steps, query.window_microseconds, mode)
+        for _ in range(runs):
+            our_times.append(median_seconds(lambda: count_funnel(con, query, filters), 1, warmup=0))
+            their_times.append(median_seconds(lambda: peer.counts(steps, query.window_microseconds, mode), 1, warmup=0))
+        results.append(Result(label, len(steps), mode, statistics.median(our_times),
+                              statistics.median(their_times), runs, target))
+        print(f"{label}: ShopLens {results[-1].ours_seconds * 1000:.0f} ms, "
+              f"ClickHouse {results[-1].clickhouse_seconds * 1000:.0f} ms", flush=True)
+    return results
+
+
+def write_results(results: list[Result], events: int, command: str) -> str:
+    import chdb
+
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() \
+        else platform.processor()
+    three = next(result for result in results if result.steps == 3 and result.mode == "ordered")
+    lines = [
+        BEGIN,
+        f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {os.cpu_count()} cores ({cpu}), "
+        f"Python {platform.python_version()}, DuckDB {duckdb.__version__}, chdb {chdb.__version__}.",
+        f"Command: `{command}`. Data: the 10M sample ({events:,} events), the whole year, window 1 h; "
+        "counts checked equal before timing.",
+        "",
+        "| measure | ShopLens | ClickHouse windowFunnel | runs | ClickHouse / ShopLens | target |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for result in results:
+        note = result.target
+        if result.steps == 10:
+            note += f" (now {result.ours_seconds / three.ours_seconds:.1f}×)"
+        lines.append(f"| {result.measure} | {result.ours_seconds * 1000:,.0f} ms | "
+                     f"{result.clickhouse_seconds * 1000:,.0f} ms | {result.runs} | "
+                     f"{result.clickhouse_seconds / result.ours_seconds:.2f}× | {note} |")
+    lines.append(END)
+    section = "\n".join(lines)
+    existing = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else ""
+    if BEGIN in existing and END in existing:
+        head, rest = existing.split(BEGIN, 1)
+        updated = head + section + rest.split(END, 1)[1]
+    else:
+        updated = existing.rstrip("\n") + "\n\n" + section + "\n"
+    RESULTS.write_text(updated, encoding="utf-8")
+    return section
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--warehouse", type=Path, default=DATA / "warehouse-10M.duckdb",
+                        help="a warehouse built from benchmarks/.data/sample-10M (built there when missing)")
+    parser.add_argument("--runs", type=int, default=15)
+    arguments = parser.parse_args()
+    if not arguments.warehouse.is_file():
+        build_warehouse(DATA / "sample-10M", arguments.warehouse, is_sample=True)
+    with duckdb.connect(str(arguments.warehouse), read_only=True) as con:
+        options = filter_options(con)
+        filters = Filters(options.first_date, options.last_date)
+        peer = ClickHouseFunnel(con)
+        results = measure(con, peer, filters, arguments.runs)
+    command = "python -m benchmarks.funnels" + (f" --warehouse {arguments.warehouse}"
+                                                if arguments.warehouse != DATA / "warehouse-10M.duckdb" else "")
+    print(write_results(results, peer.rows, command))
+
+
+if __name__ == "__main__":
+    main()

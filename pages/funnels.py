@@ -1,0 +1,150 @@
+"""Funnels: where shoppers drop out between steps such as view, cart and purchase."""
+
+from datetime import timedelta
+
+import streamlit as st
+
+from analytics.charts import funnels as charts
+from analytics.funnels import FunnelQuery, FunnelStep, compare_periods, run_funnel
+from analytics.funnels.dropoff import dropped_users
+from analytics.funnels.query import EVENT_TYPES, MAX_STEPS, MIN_STEPS
+from analytics.overview import filter_options
+from pages import common
+
+DEFAULT_STEPS = ("view", "cart", "purchase")
+ANY_CATEGORY = "Any category"
+WINDOWS = {"5m": timedelta(minutes=5), "30m": timedelta(minutes=30), "1h": timedelta(hours=1),
+           "6h": timedelta(hours=6), "1d": timedelta(days=1), "7d": timedelta(days=7)}
+# Widgets show these labels and the URL carries them (a bound widget's URL value is its shown text).
+MODES = {"Ordered": "ordered", "Strict": "strict", "Any order": "unordered"}
+COUNTS = {"Users": "users", "Sessions": "sessions"}
+PERIODS = {"Day": "day", "Week": "week"}
+MODE_HELP = ("Ordered: other events may happen between steps. Strict: no other event may come between "
+             "steps. Any order: doing any k of the steps within the window counts as reaching step k.")
+BREAKDOWNS = {"None": None, "Device": "device", "Channel": "channel", "Category": "category",
+              "New vs returning": "new_vs_returning"}
+
+
+
+def _minutes(seconds: float) -> str:
+    return "—" if seconds != seconds else f"{seconds / 60:,.1f} min"
+
+
+warehouse = common.open_warehouse()
+options = common.cached(filter_options)
+filters = common.sidebar_filters(options)
+common.page_header("Funnels", warehouse.info, filters)
+
+if filters is None:
+    common.empty_state("The warehouse has no dated events yet; rebuild it from data that has them.")
+    st.stop()
+
+# The funnel definition. Every widget is bound to the URL, so a link reproduces the funnel.
+with st.container(border=True):
+    settings = st.columns([0.9, 0.9, 1.7, 1.3, 1.3, 1.1])
+    step_count = settings[0].number_input("Steps", min_value=MIN_STEPS, max_value=MAX_STEPS, value=len(DEFAULT_STEPS),
+                                          key="steps", bind="query-params")
+    window_name = settings[1].selectbox("Window", list(WINDOWS), index=2, key="window", bind="query-params",
+                                        help="How long after the first step the last one may happen.")
+    mode = settings[2].segmented_control("Order", list(MODES), default="Ordered", required=True, key="mode",
+                                         bind="query-params", help=MODE_HELP)
+    count_by = settings[3].segmented_control("Count", list(COUNTS), default="Users", required=True, key="count",
+                                             bind="query-params", help="Sessions: every session is its own attempt.")
+    breakdown = settings[4].selectbox("Breakdown", list(BREAKDOWNS), key="by", bind="query-params",
+                                      help="Compute the funnel separately within each value.")
+    period_name = PERIODS[settings[5].segmented_control("Trend by", list(PERIODS), default="Day", required=True,
+                                                        key="period", bind="query-params")]
+    steps = []
+    with st.container(horizontal=True, gap="small"):
+        for number in range(1, int(step_count) + 1):
+            default = DEFAULT_STEPS[number - 1] if number <= len(DEFAULT_STEPS) else "purchase"
+            with st.container(gap=None, width=180):
+                event_type = st.selectbox(f"Step {number}", EVENT_TYPES, index=EVENT_TYPES.index(default),
+                                          key=f"step{number}", bind="query-params")
+                category = st.selectbox(f"Step {number} category", (ANY_CATEGORY, *options.categories),
+                                        key=f"step{number}_category", bind="query-params",
+                                        label_visibility="collapsed")
+            steps.append(FunnelStep(event_type, category=None if category == ANY_CATEGORY else category))
+
+query = FunnelQuery(tuple(steps), WINDOWS[window_name], mode=MODES[mode], count_by=COUNTS[count_by],
+                    breakdown=BREAKDOWNS[breakdown])
+result = common.cached(run_funnel, query, filters, period_name)
+counted = result.count_column
+
+if result.is_empty:
+    common.empty_state(
+        f"Nobody did “{query.labels[0]}” between {common.format_day(filters.start_date)} and "
+        f"{common.format_day(filters.end_date)} for these filters — choose another first step, widen the dates "
+        "or clear filters.",
+        title="No one entered this funnel",
+    )
+    common.reset_button()
+    st.stop()
+
+steps_table = result.steps
+last = steps_table.iloc[-1]
+with st.container(horizontal=True, gap="small"):
+    st.metric(f"Entered ({counted})", common.format_count(steps_table[counted].iloc[0]), border=True)
+    st.metric("Completed", common.format_count(last[counted]), border=True)
+    st.metric("Conversion", common.format_ratio(last["conversion_from_start"]), border=True,
+              help="Share of those who did the first step that reached the last within the window.")
+    st.metric("Median time to convert", _minutes(last["median_seconds_to_convert"]), border=True,
+              help=f"p90: {_minutes(last['p90_seconds_to_convert'])}, from the first step to the last.")
+
+period = common.format_period(filters.start_date, filters.end_date)
+funnel_column, breakdown_column = st.columns(2) if query.breakdown else (st.container(), None)
+with funnel_column:
+    common.chart_card(
+        "Funnel", charts.funnel_figure(steps_table, counted),
+        steps_table[["step_number", "step", counted, "conversion_from_start", "conversion_from_previous", "dropped"]],
+        file_name="funnel-steps", caption=f"{counted.capitalize()} reaching at least each step, {period}",
+    )
+# The win-back list: who reached a step but not the next, and the products they left.
+with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
+    dropped_before = st.selectbox("Users who dropped before", query.labels[1:], index=None, key="dropped_before",
+                                  placeholder="Choose a step", width=260,
+                                  help="Users who reached the step before it but not this one, with their "
+                                       "events and products at the step they reached.")
+    if dropped_before is not None:
+        step_number = query.labels.index(dropped_before) + 1
+        dropped = common.cached(dropped_users, query, filters, step_number)
+        noun = "user" if len(dropped) == 1 else "users"
+        st.download_button(f"{common.format_count(len(dropped))} {noun} (CSV)", data=common.to_csv(dropped),
+                           file_name=f"dropped-before-step-{step_number}.csv", mime="text/csv",
+                           key="download_dropped", icon=":material/download:", on_click="ignore")
+
+if breakdown_column is not None and result.breakdown is not None:
+    with breakdown_column:
+        common.chart_card(
+            f"By {breakdown.lower()}", charts.breakdown_figure(result.breakdown, counted),
+            result.breakdown, file_name=f"funnel-by-{query.breakdown}",
+            caption="Conversion from the first step, the funnel computed within each value",
+        )
+
+# Comparing costs two more funnels, so it is asked for rather than always drawn.
+if st.toggle("Compare with the previous period", key="compare", bind="query-params",
+             help="The same funnel over the equally long period before, with 95% intervals and a "
+                  "two-proportion z-test for each step's conversion."):
+    previous = filters.previous_period()
+    comparison = common.cached(compare_periods, query, filters)
+    common.chart_card(
+        "Against the previous period",
+        charts.comparison_figure(comparison, period, common.format_period(previous.start_date, previous.end_date)),
+        comparison, file_name="funnel-comparison",
+        caption="Conversion from the first step, with 95% Wilson intervals; hover for the p-value",
+    )
+
+trend_column, timing_column = st.columns(2)
+with trend_column:
+    common.chart_card(
+        "Conversion trend", charts.trend_figure(result.trend), result.trend, file_name="funnel-trend",
+        caption=f"Share of those entering each {period_name} who reached the last step",
+    )
+with timing_column:
+    common.chart_card(
+        "Time to convert",
+        charts.time_to_convert_figure(result.time_to_convert, last["median_seconds_to_convert"],
+                                      last["p90_seconds_to_convert"]),
+        result.time_to_convert, file_name="funnel-time-to-convert",
+        caption="From the first step to the last, for those who completed the funnel",
+    )

@@ -1,0 +1,196 @@
+"""The funnel engine end to end on the hand-built tiny shop (tests/tiny_shop.py), counted by hand.
+
+Journeys: U1 views, carts and buys P1 at 10:00/10:01/10:02 on Jan 1 (desktop), then views P2 and P3
+on Jan 2 (mobile). U2 searches at 12:00 on Jan 2, views P2 at 12:01, carts P2 at 12:02 and P3 (Books)
+at 12:03, buys both at 12:04 (mobile). U3 only views, on Jan 3 (desktop), in two sessions.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import numpy as np
+import pytest
+
+from analytics.errors import ShopLensError
+from analytics.filters import Filters
+from analytics.funnels import FunnelQuery, FunnelStep, count_funnel, parse_steps, run_funnel
+from analytics.funnels.events_sql import step_events_sql
+
+ALL_DAYS = Filters(date(2025, 1, 1), date(2025, 1, 3))
+VIEW_CART_BUY = parse_steps("view,cart,purchase")
+
+
+def counts(con, query: FunnelQuery, filters: Filters = ALL_DAYS) -> list[int]:
+    return count_funnel(con, query, filters)[query.count_by].tolist()
+
+
+def test_users_reaching_each_step(tiny_con) -> None:
+    result = run_funnel(tiny_con, FunnelQuery(VIEW_CART_BUY, timedelta(hours=1)), ALL_DAYS)
+    steps = result.steps
+    assert steps["users"].tolist() == [3, 2, 2]
+    assert steps["conversion_from_start"].tolist() == pytest.approx([1, 2 / 3, 2 / 3])
+    assert steps["conversion_from_previous"].tolist() == pytest.approx([1, 2 / 3, 1])
+    assert steps["dropped"].tolist() == [0, 1, 0]
+    # U1 bought 120 s and U2 180 s after their view; both carted 60 s after it.
+    assert steps["median_seconds_to_convert"].tolist() == pytest.approx([0, 60, 150])
+    histogram = result.time_to_convert
+    assert histogram["count"].sum() == 2
+    # 24 bins up to the longest time (180 s), 7.5 s each: 120 s falls in the bin starting at 120.
+    assert histogram["bin_end_seconds"].iloc[-1] == 180
+    assert histogram.loc[histogram["bin_start_seconds"] == 120, "count"].tolist() == [1]
+
+
+def test_sessions_are_separate_attempts(tiny_con) -> None:
+    # S1 and S3 convert; S2 and U3's two derived sessions only view.
+    assert counts(tiny_con, FunnelQuery(VIEW_CART_BUY, timedelta(hours=1), count_by="sessions")) == [5, 2, 2]
+
+
+def test_the_window_is_measured_from_the_first_step(tiny_con) -> None:
+    # With one minute, both carts (60 s after the view) count; no purchase (120 s, 180 s) does.
+    assert counts(tiny_con, FunnelQuery(VIEW_CART_BUY, timedelta(minutes=1))) == [3, 2, 0]
+
+
+def test_strict_mode_stops_at_an_event_between_steps(tiny_con) -> None:
+    view_then_buy = parse_steps("view,purchase")
+    assert counts(tiny_con, FunnelQuery(view_then_buy, timedelta(hours=1))) == [3, 2]
+    # Both buyers carted between viewing and buying.
+    assert counts(tiny_con, FunnelQuery(view_then_buy, timedelta(hours=1), mode="strict")) == [3, 0]
+    # U2's search comes before the view, so it does not break U2's strict view-cart-purchase.
+    assert counts(tiny_con, FunnelQuery(VIEW_CART_BUY, timedelta(hours=1), mode="strict")) == [3, 2, 2]
+
+
+def test_unordered_counts_steps_in_any_order(tiny_con) -> None:
+    buy_then_view = parse_steps("purchase,view")
+    assert counts(tiny_con, FunnelQuery(buy_then_view, timedelta(hours=1))) == [2, 0]
+    assert counts(tiny_con, FunnelQuery(buy_then_view, timedelta(hours=1), mode="unordered")) == [3, 2]
+
+
+def test_global_filters_apply_to_events(tiny_con) -> None:
+    query = FunnelQuery(VIEW_CART_BUY, timedelta(hours=1))
+    # Home is the mug P2: U1 viewed it, U2 viewed, carted and bought it.
+    assert counts(tiny_con, query, Filters(date(2025, 1, 1), date(2025, 1, 3), categories=("Home",))) == [2, 1, 1]
+    assert counts(tiny_con, query, Filters(date(2025, 1, 1), date(2025, 1, 3), devices=("mobile",))) == [2, 1, 1]
+    assert counts(tiny_con, query, Filters(date(2025, 1, 3), date(2025, 1, 3))) == [1, 0, 0]
+
+
+def test_steps_narrow_by_category_and_product(tiny_con) -> None:
+    view_then_book_cart = (FunnelStep("view"), FunnelStep("cart", category="Books"))
+    assert counts(tiny_con, FunnelQuery(view_then_book_cart, timedelta(hours=1))) == [3, 1]
+    phone_view = (FunnelStep("view", product_id="P1"), FunnelStep("purchase"))
+    # U1 and U3 viewed the phone; only U1 then bought.
+    assert counts(tiny_con, FunnelQuery(phone_view, timedelta(hours=1))) == [2, 1]
+
+
+def test_breakdown_by_device(tiny_con) -> None:
+    result = run_funnel(tiny_con, FunnelQuery(VIEW_CART_BUY, timedelta(hours=1), breakdown="device"), ALL_DAYS)
+    table = result.breakdown.set_index(["breakdown_value", "step_number"])["users"]
+    # desktop: U1's first session converts, U3 views; mobile: U1 views on Jan 2, U2 converts.
+    assert table.loc["desktop"].tolist() == [2, 1, 1]
+    assert table.loc["mobile"].tolist() == [2, 1, 1]
+    assert result.steps["users"].tolist() == [3, 2, 2]
+
+
+def test_trend_is_the_funnel_within_each_period(tiny_con) -> None:
+    trend = run_funnel(tiny_con, FunnelQuery(VIEW_CART_BUY, timedelta(hours=1)), ALL_DAYS).trend
+    assert [str(day) for day in trend["period_start"]] == ["2025-01-01", "2025-01-02", "2025-01-03"]
+    # Jan 1: U1 converts. Jan 2: U1 only views, U2 converts. Jan 3: U3 only views.
+    assert trend["entered"].tolist() == [1, 2, 1]
+    assert trend["converted"].tolist() == [1, 1, 0]
+    assert trend["conversion_rate"].tolist() == [1.0, 0.5, 0.0]
+    weekly = run_funnel(tiny_con, FunnelQuery(VIEW_CART_BUY, timedelta(hours=1)), ALL_DAYS, trend_period="week").trend
+    # 2025-01-01 was a Wednesday; its week starts on Monday 2024-12-30.
+    assert [str(day) for day in weekly["period_start"]] == ["2024-12-30"]
+    assert (weekly["entered"].tolist(), weekly["converted"].tolist()) == ([3], [2])
+
+
+def test_trend_attempts_do_not_cross_midnight() -> None:
+    from analytics.funnels.runner import StepEvents, _trend
+
+    # User 7 views at 23:50 on day 0 and carts at 00:10 on day 1: converted overall within an hour,
+    # but each day's funnel sees only its own events.
+    day = 86_400_000_000
+    minute = 60_000_000
+    times = np.array([day - 10 * minute, day + 10 * minute])
+    events = StepEvents({"user_key": np.array([7, 7]), "event_time_us": times, "step_mask": np.array([1, 2])}, 0, 0, 1)
+    trend = _trend(FunnelQuery(parse_steps("view,cart"), timedelta(hours=1)), events, ALL_DAYS, "day")
+    assert trend["entered"].tolist() == [1] and trend["converted"].tolist() == [0]
+
+
+def test_empty_period_gives_zero_counts(tiny_con) -> None:
+    nothing = Filters(date(2026, 1, 1), date(2026, 1, 2))
+    result = run_funnel(tiny_con, FunnelQuery(VIEW_CART_BUY, timedelta(hours=1)), nothing)
+    assert result.is_empty
+    assert result.steps["users"].tolist() == [0, 0, 0]
+    assert np.isnan(result.steps["conversion_from_start"]).all()
+    assert result.trend.empty
+
+
+@pytest.mark.parametrize("query, fragment", [
+    (FunnelQuery(parse_steps("view")), "2 to 20 steps"),
+    (FunnelQuery(parse_steps(",".join(["view"] * 21))), "2 to 20 steps"),
+    (FunnelQuery(parse_steps("view,checkout")), "step 2 has the event type 'checkout'"),
+    (FunnelQuery(VIEW_CART_BUY, timedelta(0)), "outside 1 second to 365 days"),
+    (FunnelQuery(VIEW_CART_BUY, mode="sideways"), "the mode 'sideways' is unknown"),
+    (FunnelQuery(VIEW_CART_BUY, breakdown="weather"), "the breakdown 'weather' is unknown"),
+    (FunnelQuery((FunnelStep("view"), FunnelStep("cart", category=" "))), "step 2 has an empty category"),
+])
+def test_invalid_queries_say_how_to_fix_them(query: FunnelQuery, fragment: str) -> None:
+    with pytest.raises(ShopLensError, match=fragment):
+        query.validate()
+
+
+def test_generated_sql_binds_every_value() -> None:
+    query = FunnelQuery((FunnelStep("view"), FunnelStep("cart", category="Books"), FunnelStep("purchase")),
+                        timedelta(hours=1), breakdown="device")
+    built = step_events_sql(query, ALL_DAYS, breakdown_values=("desktop", "mobile"))
+    assert "Books" not in built.sql and "'view'" not in built.sql and "desktop" not in built.sql
+    assert built.parameters["step_2_category"] == "Books"
+    assert built.parameters["breakdown_values"] == ["desktop", "mobile"]
+    assert built.mask_bits == 3  # three days of microseconds leave room for the mask
+    assert "(events.event_type = $step_2_event_type and events.category = $step_2_category)" in built.sql
+    assert ("((epoch_us(events.event_time) - $time_origin_us) << 3) + 1 * coalesce((events.event_type = "
+            "$step_1_event_type)::bigint, 0)") in built.sql
+    # Strict mode reads every event: no step filter.
+    strict = step_events_sql(FunnelQuery(VIEW_CART_BUY, mode="strict"), ALL_DAYS)
+    assert "or (events.event_type" not in strict.sql
+    # A long range with many steps does not fit the packed form and uses two columns.
+    twenty_steps = FunnelQuery(parse_steps(",".join(["view"] * 20)))
+    wide = step_events_sql(twenty_steps, Filters(date(2020, 1, 1), date(2025, 1, 1)))
+    assert wide.mask_bits == 0 and "as step_mask" in wide.sql
+
+
+def test_packed_and_unpacked_reads_agree(tiny_con) -> None:
+    # Twenty steps over five years do not fit beside the time in one integer; over three days they do.
+    query = FunnelQuery(parse_steps(",".join(["view", "cart"] * 10)), timedelta(days=2))
+    wide = Filters(date(2020, 1, 1), date(2025, 1, 3))
+    assert step_events_sql(query, wide).mask_bits == 0 and step_events_sql(query, ALL_DAYS).mask_bits == 20
+    assert counts(tiny_con, query, wide) == counts(tiny_con, query, ALL_DAYS)
+    # U1 and U2 view then cart; U1's view on Jan 2, within two days of the first, is step 3.
+    assert counts(tiny_con, query, ALL_DAYS)[:4] == [3, 2, 1, 0]
+
+
+def test_repeated_steps_share_one_predicate() -> None:
+    query = FunnelQuery(parse_steps("view,cart,purchase,view,cart,purchase,view,cart,purchase,view"))
+    built = step_events_sql(query, ALL_DAYS)
+    # view is steps 1, 4, 7 and 10: bits 0, 3, 6 and 9 -> 1 + 8 + 64 + 512.
+    assert "585 * coalesce((events.event_type = $step_1_event_type)::bigint, 0)" in built.sql
+    assert built.sql.count("events.event_type = $") == 6  # three in the mask, three in the filter
+    assert "step_4_event_type" not in built.parameters
+
+
+def test_users_who_dropped_and_what_they_left(tiny_con) -> None:
+    from analytics.funnels.dropoff import dropped_users
+
+    # U3 viewed P3 and P1 (twice) and never carted.
+    at_cart = dropped_users(tiny_con, FunnelQuery(VIEW_CART_BUY, timedelta(hours=1)), ALL_DAYS, 2)
+    assert at_cart["user_id"].tolist() == ["U3"]
+    assert at_cart[["events", "products", "product_ids", "categories"]].iloc[0].tolist() == [3, 2, "P1 P3",
+                                                                                            "Books, Electronics"]
+    # Within one minute nobody buys: U1 left the phone P1 in the cart, U2 the mug P2 and the book P3.
+    at_purchase = dropped_users(tiny_con, FunnelQuery(VIEW_CART_BUY, timedelta(minutes=1)), ALL_DAYS, 3)
+    assert at_purchase["user_id"].tolist() == ["U2", "U1"]  # most recent first
+    assert at_purchase["product_ids"].tolist() == ["P2 P3", "P1"]
+    assert dropped_users(tiny_con, FunnelQuery(VIEW_CART_BUY, timedelta(hours=1)), ALL_DAYS, 3).empty
+    with pytest.raises(ShopLensError, match="choose a step from 2 to 3"):
+        dropped_users(tiny_con, FunnelQuery(VIEW_CART_BUY), ALL_DAYS, 1)
