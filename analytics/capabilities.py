@@ -45,8 +45,11 @@ _RULES: tuple[_Rule, ...] = (
     _Rule("funnels", lambda p: min(p["view_events"], p["cart_events"], p["purchase_events"]) > 0,
           "view, cart and purchase events"),
     _Rule("cart_dropoff", lambda p: min(p["cart_events"], p["purchase_events"]) > 0, "cart and purchase events"),
-    _Rule("customers", lambda p: p["orders"] > 0 and p["repeat_customers"] > 0,
+    _Rule("customers", lambda p: p["identified_orders"] > 0 and p["repeat_customers"] > 0,
           "orders with customers who ordered more than once"),
+    _Rule("revenue", lambda p: p["priced_order_lines"] > 0, "orders with prices"),
+    # The Data page (imports, rejects) is listed with the other pages; an empty warehouse shows setup help instead.
+    _Rule("data", lambda p: p["sessions"] > 0 or p["orders"] > 0, "events or orders to add to"),
     _Rule("forecasts", lambda p: p["order_days"] >= MIN_FORECAST_DAYS,
           f"orders on at least {MIN_FORECAST_DAYS} distinct days"),
     _Rule("recommendations", lambda p: p["products_with_events"] >= 2, "events on at least two products"),
@@ -80,3 +83,4 @@ def assess(data_profile: dict[str, int]) -> list[Capability]:
         else:
             verdicts.append(Capability(rule.analysis, False, f"needs {rule.needs}; load data that has them"))
     return verdicts
+

@@ -12,13 +12,13 @@ import argparse
 import sys
 from typing import NoReturn, Sequence
 
-from analytics.commands import build, info, kpis
+from analytics.commands import build, cart_dropoff, funnel, importing, info, kpis
 from analytics.errors import ShopLensError
 
 USAGE_ERROR = 2
 
 # In the order `shoplens --help` lists them.
-COMMANDS = (build, info, kpis)
+COMMANDS = (build, info, kpis, funnel, cart_dropoff, importing)
 
 
 class _Parser(argparse.ArgumentParser):

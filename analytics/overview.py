@@ -161,7 +161,10 @@ def _ratio(numerator: object, denominator: object) -> float | None:
 
 
 def _as_tuple(values: object) -> tuple[str, ...]:
-    return () if values is None else tuple(str(value) for value in values)
+    # An aggregate over no rows comes back as None or pandas' NA.
+    if values is None or values is pd.NA:
+        return ()
+    return tuple(str(value) for value in values)
 
 
 def _as_date(value: object) -> date | None:

@@ -32,6 +32,7 @@ MODEL_ORDER: tuple[str, ...] = (
     "marts/fct_order_items",
     "marts/dim_users",
     "marts/fct_daily_kpis",
+    "marts/fct_carts",
 )
 
 # Table macros that define what the global filters select, created after the

@@ -302,3 +302,38 @@ def connect(path: Path) -> duckdb.DuckDBPyConnection:
     if info.state is not WarehouseState.READY:
         raise WarehouseNotReady(info.message)
     return duckdb.connect(str(path), read_only=True)
+
+
+def refresh_models(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Recreate every model and macro from the `source_*` tables, inside the caller's transaction.
+
+    Used by imports, which append to the source tables of an existing
+    warehouse and rebuild what depends on them without a new file.
+
+    Args:
+        con: a writable connection, usually inside `begin transaction`.
+
+    Returns:
+        Mart -> rows.
+    """
+    for model in MODEL_ORDER:
+        # Model and macro names come from our own MODEL_ORDER and MACROS, never from input.
+        con.execute(f"create or replace {materialisation(model)} {model_name(model)} as {read_sql(model)}")
+    for macro in MACROS:
+        con.execute(f"drop macro table if exists {model_name(macro)}")
+        con.execute(read_sql(macro))
+    return {name: con.execute(f"select count(*) from {name}").fetchone()[0] for name in _mart_names()}
+
+
+def rewrite_metadata(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    is_sample: bool,
+    data_version: str,
+    built_at: datetime,
+    capabilities: list[Capability],
+) -> None:
+    """Replace `meta_warehouse` and `meta_capabilities` (same columns as a build writes)."""
+    con.execute("drop table if exists meta_warehouse")
+    con.execute("drop table if exists meta_capabilities")
+    _write_metadata(con, source, is_sample, data_version, built_at, capabilities)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks import foundation
+from benchmarks import foundation, funnels, importing
 
 # Each module's main() parses its own options from the command line; `make bench` passes none.
-BENCHMARKS = (foundation,)
+BENCHMARKS = (foundation, funnels, importing)
 
 if __name__ == "__main__":
     sys.argv = sys.argv[:1]

@@ -27,6 +27,7 @@ class PageSpec:
         icon: a Material Symbols icon, ":material/name:".
         analysis: the capability it needs (`analytics.capabilities.ANALYSES`).
         help: one or two sentences shown as the navigation tooltip.
+        has_charts: whether the page draws charts (the browser test waits for them).
     """
 
     section: str
@@ -35,6 +36,7 @@ class PageSpec:
     icon: str
     analysis: str
     help: str
+    has_charts: bool = True
 
     @property
     def url_path(self) -> str:
@@ -46,6 +48,13 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("Management", "pages/overview.py", "Overview", ":material/monitoring:", "overview",
              "Sessions, orders, revenue and conversion against the previous period, with daily trends "
              "and the best-selling categories and products."),
+    PageSpec("Merchandising", "pages/funnels.py", "Funnels", ":material/filter_alt:", "funnels",
+             "Where shoppers drop out between steps such as view, cart and purchase, by segment and over time."),
+    PageSpec("Merchandising", "pages/cart_dropoff.py", "Cart drop-off", ":material/remove_shopping_cart:",
+             "cart_dropoff", "How long carts wait to be bought, which are abandoned and recovered, and why."),
+    PageSpec("Data science", "pages/data.py", "Data", ":material/upload_file:", "data",
+             "Import your own exports: preview, column mapping and a validation report before committing; "
+             "import history and rejected rows.", has_charts=False),
 )
 
 

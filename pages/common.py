@@ -321,7 +321,8 @@ def warehouse_problem(info: WarehouseInfo) -> None:
     st.info(info.message, title=titles.get(info.state, "The warehouse is not ready"), icon=":material/database:")
     st.markdown("To try ShopLens with the generated sample shop, run this in the project folder:")
     st.code("make run", language="bash")
-    st.markdown("To build from your own export, run `shoplens build` (see `shoplens build --help`).")
+    st.markdown("To load your own export (Shopify, GA4, Taobao, REES46 and more), run "
+                "`shoplens import FILE --preset NAME`; for a folder of canonical files, `shoplens build FOLDER`.")
 
 
 def no_supported_analyses(info: WarehouseInfo) -> None:

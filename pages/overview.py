@@ -28,31 +28,44 @@ if overview.is_empty:
     common.reset_button()
     st.stop()
 
+# Data without prices (a click log, a units-only export) has no revenue to show.
+has_revenue = warehouse.info.supports("revenue")
+if not has_revenue:
+    st.info("This data has no prices, so revenue, average order value and the revenue rankings are hidden. "
+            "Import order lines with prices to see them.", icon=":material/money_off:")
+
 # Headline numbers, each with its daily trend and its change against the previous period.
 compared_with = f"previous {filters.days} days" if filters.days > 1 else "previous day"
-common.kpi_row(overview.kpis, overview.daily, compared_with=compared_with)
+kpis = overview.kpis if has_revenue else tuple(kpi for kpi in overview.kpis if kpi.unit != "currency")
+common.kpi_row(kpis, overview.daily, compared_with=compared_with)
 
 currency = common.currency_symbol()
-traffic, revenue = st.columns(2)
+if has_revenue:
+    traffic, revenue = st.columns(2)
+    conversion, categories = st.columns(2)
+else:
+    traffic, conversion = st.columns(2)
+
 with traffic:
     common.chart_card(
         "Sessions and orders", charts.daily_traffic_figure(overview.daily),
         overview.daily[["kpi_date", "sessions", "orders"]],
         file_name="daily-sessions-orders", caption=f"Per day, {period}",
     )
-with revenue:
-    common.chart_card(
-        "Revenue", charts.daily_revenue_figure(overview.daily, currency),
-        overview.daily[["kpi_date", "revenue", "orders", "units"]],
-        file_name="daily-revenue", caption=f"Per day, {period}, after discounts",
-    )
-
-conversion, categories = st.columns(2)
 with conversion:
     common.chart_card(
         "Conversion rate", charts.daily_conversion_figure(overview.daily),
         overview.daily[["kpi_date", "sessions", "converted_sessions", "conversion_rate"]],
         file_name="daily-conversion-rate", caption="Share of sessions with a purchase, per day",
+    )
+if not has_revenue:
+    st.stop()
+
+with revenue:
+    common.chart_card(
+        "Revenue", charts.daily_revenue_figure(overview.daily, currency),
+        overview.daily[["kpi_date", "revenue", "orders", "units"]],
+        file_name="daily-revenue", caption=f"Per day, {period}, after discounts",
     )
 with categories:
     common.chart_card(

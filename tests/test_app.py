@@ -350,3 +350,19 @@ def test_pages_describe_the_ui_without_queries():
         text = source.read_text(encoding="utf-8")
         for pattern in forbidden:
             assert not pattern.search(text), f"{source.name} matches {pattern.pattern}"
+
+
+def test_data_without_prices_hides_revenue_and_says_why(monkeypatch, tmp_path):
+    # A click log: events with purchases but no orders, so no prices to add up.
+    source = write_tiny_shop(tmp_path / "src", {"events": EVENTS, "products": TABLES["products"]})
+    target = tmp_path / "w.duckdb"
+    build_warehouse(source, target)
+    assert not inspect_warehouse(target).supports("revenue")
+
+    app = run_app(monkeypatch, target)
+
+    assert_no_error(app)
+    assert set(metrics(app)) == {"Sessions", "Users", "Orders", "Conversion rate"}
+    assert any("no prices" in box.value for box in app.info)
+    # Traffic and conversion only; no revenue chart or revenue ranking.
+    assert len(app.get("plotly_chart")) == 2

@@ -224,3 +224,17 @@ def test_previous_period_is_the_same_length_just_before():
 def test_filters_refuse_an_end_before_the_start():
     with pytest.raises(ShopLensError, match="swap"):
         Filters(JAN_3, JAN_1)
+
+
+def test_filter_options_of_data_without_channels_or_devices(tmp_path):
+    from analytics.overview import filter_options
+    from analytics.warehouse import build_warehouse, connect
+    from tests import tiny_shop
+
+    events = tiny_shop.EVENTS.drop(columns=["device", "channel"])
+    source = tiny_shop.write_tiny_shop(tmp_path / "src", {"events": events, "products": tiny_shop.PRODUCTS})
+    build_warehouse(source, tmp_path / "w.duckdb")
+    with connect(tmp_path / "w.duckdb") as con:
+        options = filter_options(con)
+    assert (options.channels, options.devices) == ((), ())
+    assert options.categories == ("Books", "Electronics", "Home")

@@ -17,6 +17,10 @@ promotions as (
     select * from stg_promotions
 ),
 
+order_items as (
+    select * from stg_order_items
+),
+
 users as (
     select * from dim_users
 ),
@@ -38,6 +42,9 @@ final as (
         (select count(distinct order_date) from orders) as order_days,
         (select count(*) from users where order_count >= 2) as repeat_customers,
         (select count(*) from promotions) as promotions,
+        (select count(*) from order_items where unit_price is not null) as priced_order_lines,
+        -- Importers record orders without a known customer as '(unknown)'.
+        (select count(*) from orders where user_id <> '(unknown)') as identified_orders,
         event_counts.*
     from event_counts
 )
