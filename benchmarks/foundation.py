@@ -219,7 +219,7 @@ def main() -> None:
         results.append(build_result)
         print(f"[{size}] build {build_result.median_seconds:.1f} s", flush=True)
         results.extend(measure_overview(size, events, warehouse, folder, arguments.query_runs))
-    command = "make bench" if arguments.sizes == ["1M", "10M"] else f"python -m benchmarks.foundation --sizes {' '.join(arguments.sizes)}"
+    command = "make bench` (this section alone: `python -m benchmarks.foundation" if arguments.sizes == ["1M", "10M"] else f"python -m benchmarks.foundation --sizes {' '.join(arguments.sizes)}"
     print(write_results(results, command))
 
 
