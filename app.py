@@ -7,7 +7,7 @@ says how to fix it.
 
 import streamlit as st
 
-from pages import available_pages
+from pages import available_pages, unavailable_pages
 from pages import common
 
 _MARK = (
@@ -51,5 +51,8 @@ elif sections := available_pages(warehouse.info):
     )
 else:
     page = st.navigation([st.Page(no_pages, title="Set up", icon=":material/database:")])
+
+if warehouse.ready and (missing := unavailable_pages(warehouse.info)):
+    common.unavailable_pages_note(missing)
 
 page.run()

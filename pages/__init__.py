@@ -66,3 +66,16 @@ def available_pages(info: WarehouseInfo) -> dict[str, list[PageSpec]]:
     sections = {section: [page for page in PAGES if page.section == section and info.supports(page.analysis)]
                 for section in SECTIONS}
     return {section: pages for section, pages in sections.items() if pages}
+
+
+def unavailable_pages(info: WarehouseInfo) -> list[tuple[PageSpec, str]]:
+    """Return the pages the warehouse's data cannot feed, each with the reason from its capability.
+
+    The app lists these apart, so a user who imported orders only learns why there is no Funnels page.
+    """
+    missing = []
+    for page in PAGES:
+        if not info.supports(page.analysis):
+            capability = info.capabilities.get(page.analysis)
+            missing.append((page, capability.reason if capability else "this warehouse predates it; rebuild it"))
+    return missing

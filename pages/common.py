@@ -325,6 +325,13 @@ def warehouse_problem(info: WarehouseInfo) -> None:
                 "`shoplens import FILE --preset NAME`; for a folder of canonical files, `shoplens build FOLDER`.")
 
 
+def unavailable_pages_note(missing: Sequence[tuple[Any, str]]) -> None:
+    """A collapsed sidebar note naming the pages this data cannot feed, and why."""
+    with st.sidebar.expander(f"Not available with this data ({len(missing)})", icon=":material/block:"):
+        for page, reason in missing:
+            st.caption(f"**{page.title}**: {reason}.")
+
+
 def no_supported_analyses(info: WarehouseInfo) -> None:
     """The page shown when the warehouse is ready but its data feeds no page."""
     st.title("ShopLens", anchor=False)

@@ -366,3 +366,20 @@ def test_data_without_prices_hides_revenue_and_says_why(monkeypatch, tmp_path):
     assert any("no prices" in box.value for box in app.info)
     # Traffic and conversion only; no revenue chart or revenue ranking.
     assert len(app.get("plotly_chart")) == 2
+
+
+def test_pages_the_data_cannot_feed_are_named_with_the_reason(monkeypatch, tmp_path):
+    # Orders without any events (a CDNOW-like export): no funnels, no cart drop-off.
+    events = EVENTS[EVENTS.event_type == "view"].head(1)
+    source = write_tiny_shop(tmp_path / "src", {**TABLES, "events": events})
+    target = tmp_path / "w.duckdb"
+    build_warehouse(source, target)
+
+    app = run_app(monkeypatch, target)
+
+    assert_no_error(app)
+    note = app.sidebar.expander[0]
+    assert note.label == "Not available with this data (2)"
+    text = " ".join(caption.value for caption in note.caption)
+    assert "**Funnels**: needs view, cart and purchase events" in text
+    assert "**Cart drop-off**: needs cart and purchase events" in text
