@@ -15,14 +15,10 @@ which favours the peer). The ratio is peer time / ShopLens time.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
-import statistics
 import time
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Callable
 
 import duckdb
 import pandas as pd
@@ -31,11 +27,8 @@ from analytics.filters import Filters
 from analytics.overview import filter_options, load_overview
 from analytics.sample import SampleConfig, write_sample
 from analytics.warehouse import build_warehouse
+from benchmarks.common import DATA, machine, median_seconds, write_section
 
-ROOT = Path(__file__).resolve().parent.parent
-DATA = Path(__file__).resolve().parent / ".data"
-RESULTS = ROOT / "BENCHMARKS.md"
-BEGIN, END = "<!-- foundation:begin -->", "<!-- foundation:end -->"
 
 # Users per size, so that a year of the sample shop yields about this many events.
 SIZES: dict[str, int] = {"100k": 100_000, "1M": 1_000_000, "10M": 10_000_000}
@@ -52,18 +45,6 @@ class Result:
     runs: int
     target: str = ""
     peer_seconds: float | None = None
-
-
-def median_seconds(work: Callable[[], object], runs: int, warmup: int = 0) -> float:
-    """Median wall time of `work` over `runs` calls, after `warmup` untimed calls."""
-    for _ in range(warmup):
-        work()
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
 
 
 def sample_folder(size: str, events_per_user: float) -> Path:
@@ -168,14 +149,9 @@ class PandasOverview:
 
 
 def write_results(results: list[Result], command: str) -> str:
-    cpu = next(
-        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
-        platform.processor(),
-    ) if Path("/proc/cpuinfo").exists() else platform.processor()
     lines = [
-        BEGIN,
-        f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {os.cpu_count()} cores ({cpu}), "
-        f"Python {platform.python_version()}, DuckDB {duckdb.__version__}, pandas {pd.__version__}.",
+        f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {machine()}, "
+        f"DuckDB {duckdb.__version__}, pandas {pd.__version__}.",
         f"Command: `{command}`.",
         "",
         "| data | events | measure | median | runs | target | peer: pandas in memory | peer / ShopLens |",
@@ -186,16 +162,7 @@ def write_results(results: list[Result], command: str) -> str:
         peer = _format_seconds(r.peer_seconds) if r.peer_seconds is not None else "—"
         ratio = f"{r.peer_seconds / r.median_seconds:,.0f}×" if r.peer_seconds is not None else "—"
         lines.append(f"| {r.size} | {r.events:,} | {r.measure} | {ours} | {r.runs} | {r.target} | {peer} | {ratio} |")
-    lines.append(END)
-    section = "\n".join(lines)
-    existing = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else ""
-    if BEGIN in existing and END in existing:
-        head, rest = existing.split(BEGIN, 1)
-        updated = head + section + rest.split(END, 1)[1]
-    else:
-        updated = existing + "\n" + section + "\n"
-    RESULTS.write_text(updated, encoding="utf-8")
-    return section
+    return write_section("foundation", "\n".join(lines))
 
 
 def _format_seconds(seconds: float) -> str:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -27,10 +26,8 @@ from pathlib import Path
 
 import duckdb
 
-ROOT = Path(__file__).resolve().parent.parent
-DATA = Path(__file__).resolve().parent / ".data"
-RESULTS = ROOT / "BENCHMARKS.md"
-BEGIN, END = "<!-- import:begin -->", "<!-- import:end -->"
+from benchmarks.common import DATA, ROOT, machine, write_section
+
 SOURCE = DATA / "sample-10M"
 TARGET_SECONDS = 60
 TARGET_BYTES = 4 << 30
@@ -90,30 +87,16 @@ def measure(csv_path: Path) -> tuple[float, int, int]:
 
 def write_results(rows: int, seconds: float, peak: int, loaded: int, command: str) -> str:
     """Rewrite this benchmark's section of BENCHMARKS.md and return it."""
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() \
-        else platform.processor()
     lines = [
-        BEGIN,
-        (f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {os.cpu_count()} cores ({cpu}), "
-         f"Python {platform.python_version()}, DuckDB {duckdb.__version__}; one run."),
+        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine()}, DuckDB {duckdb.__version__}; one run.",
         f"Command: `{command}`.",
         "",
         "| rows in the CSV | rows loaded | wall time | target | peak memory (RSS) | target |",
         "|---:|---:|---:|---|---:|---|",
         (f"| {rows:,} | {loaded:,} | {seconds:.1f} s | < {TARGET_SECONDS} s | {peak / (1 << 30):.2f} GiB | "
          f"< {TARGET_BYTES >> 30} GiB |"),
-        END,
     ]
-    section = "\n".join(lines)
-    existing = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else ""
-    if BEGIN in existing and END in existing:
-        head, rest = existing.split(BEGIN, 1)
-        updated = head + section + rest.split(END, 1)[1]
-    else:
-        updated = existing + "\n" + section + "\n"
-    RESULTS.write_text(updated, encoding="utf-8")
-    return section
+    return write_section("import", "\n".join(lines))
 
 
 def main() -> None:
