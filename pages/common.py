@@ -26,7 +26,15 @@ import streamlit as st
 
 from analytics import formatting
 from analytics.errors import ShopLensError
-from analytics.formatting import format_change, format_count, format_day, format_period, format_ratio, humanize
+# Pages format through `common`; these names are re-exported for them.
+from analytics.formatting import (  # noqa: F401
+    format_change,
+    format_count,
+    format_day,
+    format_period,
+    format_ratio,
+    humanize,
+)
 from analytics.filters import Filters
 from analytics.overview import FilterOptions, Kpi
 from analytics.warehouse import (

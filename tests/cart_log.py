@@ -20,6 +20,8 @@ S(0.5) = 5/7, S(3) = 5/7 * 4/5 = 4/7, S(48) = 4/7 * 2/3 = 8/21; so S(24) = 4/7.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
 PRODUCTS = pd.DataFrame(
@@ -92,7 +94,7 @@ HOURS_TO_PURCHASE = {"A": 0.5, "B": None, "C": 48.0, "E": 3.0, "H": None, "D": N
 HOURS_OBSERVED = {"A": 218.0, "B": 194.0, "C": 170.0, "E": 147.0, "H": 98.0, "D": 11.0, "G": 1.0}
 
 
-def build_cart_warehouse(folder) -> "Path":
+def build_cart_warehouse(folder: Path) -> Path:
     """Build a warehouse of this log in `folder` and return its path."""
     from pathlib import Path
 

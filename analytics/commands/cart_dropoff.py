@@ -5,10 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from analytics.commands.arguments import duration, format_parent, warehouse_parent, warehouse_path
 from analytics.commands.filters import add_filter_arguments, resolve_filters
 from analytics.output import render_frame, render_json
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 BREAKDOWN_CHOICES = ("category", "device", "price_band", "hour", "is_returning")
 
@@ -81,7 +85,7 @@ def run(arguments: argparse.Namespace) -> int:
     return 0
 
 
-def _summary_table(summary: dict) -> "pd.DataFrame":
+def _summary_table(summary: dict) -> pd.DataFrame:
     import pandas as pd
 
     from analytics.output import format_exact
