@@ -99,3 +99,23 @@ def test_no_file_chosen_explains_what_to_do(monkeypatch, imported):
 
     assert any("nothing is imported until you commit" in info.value for info in app.info)
     assert list(_table(app, "file_sha256")["rows_loaded"]) == [2]
+
+
+def test_the_overview_shows_orders_derived_from_purchase_events(tmp_path, monkeypatch):
+    from tests.test_import_presets import REES46_PURCHASES, RETAILROCKET_TRANSACTIONS
+
+    shown = {}
+    for preset, text in (("rees46", REES46_PURCHASES), ("retailrocket", RETAILROCKET_TRANSACTIONS)):
+        export = tmp_path / f"{preset}.csv"
+        export.write_text(text, encoding="utf-8")
+        warehouse = tmp_path / f"{preset}.duckdb"
+        import_files([export], get_preset(preset), warehouse)
+        monkeypatch.setenv("SHOPLENS_WAREHOUSE", str(warehouse))
+        app = AppTest.from_file(APP, default_timeout=30).run()
+        assert not app.exception, [exception.value for exception in app.exception]
+        shown[preset] = {metric.label: metric.value for metric in app.metric}
+
+    # REES46 (worked out in test_import_presets): 4 orders, 1542.49 + 3 * 33.20 = 1,642.09, shown to the unit.
+    assert (shown["rees46"]["Orders"], shown["rees46"]["Revenue"]) == ("4", "1,642")
+    # RetailRocket: transactions 4000 and 4001, no prices, so no revenue tile.
+    assert shown["retailrocket"]["Orders"] == "2" and "Revenue" not in shown["retailrocket"]

@@ -3,6 +3,7 @@ and the generic mapping saved and loaded as TOML. Expected values are worked out
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from pathlib import Path
 
@@ -229,3 +230,214 @@ def test_parquet_json_lines_and_gzipped_tsv_read_natively(tmp_path, suffix):
     expected_line = 4 if suffix == "tsv.gz" else 3
     assert [(r.rule, r.examples[0][1]) for r in report.rules] == [("unknown event type", expected_line)]
     assert sorted(_query(warehouse, "select user_id, event_type from fct_events")) == [("1", "view"), ("2", "purchase")]
+
+
+# Orders derived from purchase events (docs/importing.md, "Orders from purchase events").
+def _derived_id(natural_key: str) -> str:
+    # The documented id, computed independently of the SQL: "purchase-" + 24 hex digits of SHA-256.
+    return "purchase-" + hashlib.sha256(natural_key.encode()).hexdigest()[:24]
+
+
+def _capabilities(warehouse: Path) -> dict[str, bool]:
+    return dict(_query(warehouse, "select analysis, is_supported from meta_capabilities"))
+
+
+# Four REES46 orders by hand: user 541312140 buys two phones in one click at 08:01 (one order, two lines)
+# and a water heater at 09:30 in the same session (a second order); user 554748717 buys a heater in two visits.
+REES46_PURCHASES = """event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session
+2019-10-01 08:00:00 UTC,view,1004237,2053013555631882655,electronics.smartphone,apple,1081.98,541312140,s-a
+2019-10-01 08:01:00 UTC,purchase,1004237,2053013555631882655,electronics.smartphone,apple,1081.98,541312140,s-a
+2019-10-01 08:01:00 UTC,purchase,1002544,2053013555631882655,electronics.smartphone,apple,460.51,541312140,s-a
+2019-10-01 09:30:00 UTC,purchase,3900821,2053013552326770905,appliances.environment.water_heater,aqua,33.20,541312140,s-a
+2019-10-02 10:00:00 UTC,purchase,3900821,2053013552326770905,appliances.environment.water_heater,aqua,33.20,554748717,s-b
+2019-10-03 11:00:00 UTC,purchase,3900821,2053013552326770905,appliances.environment.water_heater,aqua,33.20,554748717,s-c
+"""
+
+
+def test_rees46_purchases_become_orders(tmp_path):
+    warehouse = tmp_path / "w.duckdb"
+
+    report = import_files([_write(tmp_path, "2019-Oct.csv", REES46_PURCHASES)], get_preset("rees46"), warehouse)
+
+    assert (report.derived_orders, report.derived_order_lines, report.derived_orders_skipped) == (4, 5, False)
+    assert "purchase events made into 4 order(s) with 5 line(s)" in report.summary()
+    first = _derived_id("purchase|541312140|s-a|2019-10-01 08:01:00")
+    # 1081.98 + 460.51 = 1542.49; the other three orders are one heater each at 33.20.
+    assert _query(warehouse, "select order_id, user_id, session_id, ordered_at, line_count, units, revenue "
+                             f"from fct_orders where order_id = '{first}'") == [
+        (first, "541312140", "s-a", datetime(2019, 10, 1, 8, 1), 2, 2, pytest.approx(1542.49))]
+    assert _query(warehouse, "select count(*), sum(units), sum(revenue) from fct_orders")[0] == (
+        4, 5, pytest.approx(1542.49 + 3 * 33.20))
+    # Lines: numbered by time then product id within the order; unit price = the event's price; no discount.
+    assert _query(warehouse, f"select line_number, product_id, quantity, unit_price, discount_amount "
+                             f"from fct_order_items where order_id = '{first}' order by line_number") == [
+        (1, "1002544", 1, 460.51, 0.0), (2, "1004237", 1, 1081.98, 0.0)]
+    assert _query(warehouse, "select order_id from fct_orders where user_id = '554748717' order by ordered_at") == [
+        (_derived_id("purchase|554748717|s-b|2019-10-02 10:00:00"),),
+        (_derived_id("purchase|554748717|s-c|2019-10-03 11:00:00"),)]
+    capabilities = _capabilities(warehouse)
+    # User 554748717 ordered twice, so customers are supported too.
+    assert capabilities["revenue"] is True and capabilities["customers"] is True
+
+
+def test_derived_orders_are_idempotent_and_a_later_file_appends(tmp_path):
+    warehouse = tmp_path / "w.duckdb"
+    export = _write(tmp_path, "2019-Oct.csv", REES46_PURCHASES)
+    import_files([export], get_preset("rees46"), warehouse)
+    tables = "select * from source_orders order by order_id", "select * from source_order_items order by all"
+    before = [_query(warehouse, sql) for sql in tables]
+
+    again = import_files([export], get_preset("rees46"), warehouse)
+
+    assert (again.rows_loaded, again.derived_orders, again.derived_order_lines) == (0, 0, 0)
+    assert [_query(warehouse, sql) for sql in tables] == before
+    # A later file: a new purchase appends an order; a late line of the 08:01 order does not extend it.
+    later = _write(tmp_path, "2019-Nov.csv", REES46_PURCHASES.splitlines()[0] + "\n"
+                   "2019-11-01 12:00:00 UTC,purchase,1004237,2053013555631882655,electronics.smartphone,apple,"
+                   "999.00,554748717,s-d\n"
+                   "2019-10-01 08:01:00 UTC,purchase,5100816,2053013553375346967,,xiaomi,29.99,541312140,s-a\n")
+
+    appended = import_files([later], get_preset("rees46"), warehouse)
+
+    assert (appended.rows_loaded, appended.derived_orders, appended.derived_order_lines) == (2, 1, 1)
+    assert _query(warehouse, "select count(*), sum(revenue) from fct_orders")[0] == (
+        5, pytest.approx(1542.49 + 3 * 33.20 + 999.00))
+
+
+def test_a_dry_run_counts_derived_orders_without_writing_them(tmp_path):
+    warehouse = tmp_path / "w.duckdb"
+    import_files([_write(tmp_path, "first.csv", REES46)], get_preset("rees46"), warehouse)
+
+    report = import_files([_write(tmp_path, "2019-Oct.csv", REES46_PURCHASES)], get_preset("rees46"), warehouse,
+                          dry_run=True)
+
+    assert (report.committed, report.derived_orders, report.derived_order_lines) == (False, 4, 5)
+    # Only the one purchase of the first file (REES46 above) is an order.
+    assert _query(warehouse, "select count(*), sum(revenue) from fct_orders")[0] == (1, pytest.approx(33.2))
+
+
+def test_purchase_events_are_not_made_into_orders_beside_orders_from_a_file(tmp_path):
+    warehouse = tmp_path / "w.duckdb"
+    import_files([_write(tmp_path, "orders_export.csv", SHOPIFY)], get_preset("shopify"), warehouse)
+
+    report = import_files([_write(tmp_path, "2019-Oct.csv", REES46_PURCHASES)], get_preset("rees46"), warehouse)
+
+    assert (report.rows_loaded, report.derived_orders, report.derived_orders_skipped) == (6, 0, True)
+    assert "not made into orders" in report.summary()
+    assert sorted(_query(warehouse, "select order_id from fct_orders")) == [("#1001",), ("#1002",)]
+
+
+# GA4 purchases: one row per item; the items of one purchase share user, session and timestamp.
+GA4_PURCHASES = """event_name,event_timestamp,user_pseudo_id,ga_session_id,item_id,item_category,item_brand,price,quantity,search_term,device_category
+session_start,1700000000000000,123.456,1700000000,,,,,,,desktop
+purchase,1700000004000000,123.456,1700000000,SKU1,Shoes,Acme,59.9,2,,desktop
+purchase,1700000004000000,123.456,1700000000,SKU2,Socks,Acme,4.5,3,,desktop
+purchase,1700003600000000,789.012,1700003000,SKU2,Socks,Acme,,,,mobile
+"""
+
+
+def test_ga4_purchases_become_orders(tmp_path):
+    warehouse = tmp_path / "w.duckdb"
+
+    report = import_files([_write(tmp_path, "ga4.csv", GA4_PURCHASES)], get_preset("ga4"), warehouse)
+
+    assert (report.derived_orders, report.derived_order_lines) == (2, 3)
+    # 1700000004000000 µs = 2023-11-14 22:13:24 UTC: 2 * 59.9 + 3 * 4.5 = 133.3 over 5 units.
+    # 1700003600000000 µs = 2023-11-14 23:13:20 UTC: no price and no quantity: one unit, no revenue.
+    assert sorted(_query(warehouse, "select order_id, ordered_at, device, line_count, units, revenue from fct_orders")) \
+        == sorted([
+            (_derived_id("purchase|123.456|1700000000|2023-11-14 22:13:24"), datetime(2023, 11, 14, 22, 13, 24),
+             "desktop", 2, 5, pytest.approx(133.3)),
+            (_derived_id("purchase|789.012|1700003000|2023-11-14 23:13:20"), datetime(2023, 11, 14, 23, 13, 20),
+             "mobile", 1, 1, 0.0)])
+    assert _query(warehouse, "select count(*) filter (where unit_price is null), count(*) from fct_order_items")[0] == (
+        1, 3)
+    assert _capabilities(warehouse)["revenue"] is True
+
+
+# RetailRocket transactions: the two items of transaction 4000 are one order although their times differ.
+RETAILROCKET_TRANSACTIONS = """timestamp,visitorid,event,itemid,transactionid
+1433221332117,257597,view,355908,
+1433222276276,257597,transaction,355908,4000
+1433222276900,257597,transaction,248676,4000
+1433224214164,992329,addtocart,248676,
+1433224300000,992329,transaction,248676,4001
+"""
+
+
+def test_retailrocket_transactions_become_orders_without_prices(tmp_path):
+    warehouse = tmp_path / "w.duckdb"
+
+    report = import_files([_write(tmp_path, "events.csv", RETAILROCKET_TRANSACTIONS)], get_preset("retailrocket"),
+                          warehouse)
+
+    assert (report.derived_orders, report.derived_order_lines) == (2, 3)
+    # 1433222276276 ms = 2015-06-02 05:17:56.276 UTC (the order's earliest event).
+    assert sorted(_query(warehouse, "select order_id, user_id, ordered_at, line_count, units from fct_orders")) == \
+        sorted([(_derived_id("transaction|4000"), "257597", datetime(2015, 6, 2, 5, 17, 56, 276000), 2, 2),
+                (_derived_id("transaction|4001"), "992329", datetime(2015, 6, 2, 5, 51, 40), 1, 1)])
+    assert _query(warehouse, "select product_id from fct_order_items "
+                             f"where order_id = '{_derived_id('transaction|4000')}' order by line_number") == [
+        ("355908",), ("248676",)]
+    # No prices in RetailRocket: units and orders count, revenue stays unsupported.
+    assert _query(warehouse, "select count(*) from fct_order_items where unit_price is not null")[0][0] == 0
+    assert _capabilities(warehouse)["revenue"] is False
+
+
+def test_a_purchase_without_a_transaction_id_is_its_own_order_keyed_by_user_and_time(tmp_path):
+    warehouse = tmp_path / "w.duckdb"
+    export = _write(tmp_path, "events.csv", "timestamp,visitorid,event,itemid,transactionid\n"
+                                            "1433222276276,257597,transaction,355908,\n")
+
+    import_files([export], get_preset("retailrocket"), warehouse)
+
+    # No session in RetailRocket: the key's session part is empty; 1433222276276 ms = 05:17:56.276 UTC.
+    assert _query(warehouse, "select order_id from fct_orders") == [
+        (_derived_id("purchase|257597||2015-06-02 05:17:56.276"),)]
+
+
+def test_reimporting_an_events_file_adds_the_orders_it_was_missing(tmp_path):
+    # A warehouse whose events were loaded before orders were derived from them: simulated by removing the orders.
+    warehouse = tmp_path / "w.duckdb"
+    export = _write(tmp_path, "2019-Oct.csv", REES46_PURCHASES)
+    import_files([export], get_preset("rees46"), warehouse)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("delete from source_order_items")
+        con.execute("delete from source_orders")
+
+    report = import_files([export], get_preset("rees46"), warehouse)
+
+    assert (report.rows_loaded, report.derived_orders, report.derived_order_lines) == (0, 4, 5)
+    assert _query(warehouse, "select count(*), sum(revenue) from fct_orders")[0] == (4, pytest.approx(1542.49 + 3 * 33.20))
+
+
+def test_an_orders_file_replaces_orders_derived_from_purchase_events(tmp_path):
+    warehouse = tmp_path / "w.duckdb"
+    import_files([_write(tmp_path, "2019-Oct.csv", REES46_PURCHASES)], get_preset("rees46"), warehouse)
+
+    dry = import_files([_write(tmp_path, "orders_export.csv", SHOPIFY)], get_preset("shopify"), warehouse,
+                       dry_run=True)
+    assert dry.derived_orders_replaced == 4 and _query(warehouse, "select count(*) from source_orders")[0][0] == 4
+    report = import_files([tmp_path / "orders_export.csv"], get_preset("shopify"), warehouse)
+
+    assert report.derived_orders_replaced == 4
+    assert "4 order(s) made earlier from purchase events were removed" in report.summary()
+    # Shopify's two orders (40.00 + 10.00) replace the four derived ones; the six purchase events stay.
+    assert sorted(_query(warehouse, "select order_id, revenue from fct_orders")) == [("#1001", 40.0), ("#1002", 10.0)]
+    assert _query(warehouse, "select count(*) from source_order_items")[0][0] == 3
+    assert _query(warehouse, "select count(*) from fct_events")[0][0] == 6
+
+
+def test_derived_order_ids_use_the_pseudonym(tmp_path):
+    warehouse = tmp_path / "w.duckdb"
+    key_path = tmp_path / "secret.key"
+    key_path.write_text("k" * 64 + "\n", encoding="ascii")
+    key_path.chmod(0o600)
+
+    import_files([_write(tmp_path, "2019-Oct.csv", REES46_PURCHASES)], get_preset("rees46"), warehouse,
+                 pseudonymize=True, key_path=key_path)
+
+    pseudonym = "p_" + hashlib.sha256(("k" * 64 + "541312140").encode()).hexdigest()[:20]
+    first = _derived_id(f"purchase|{pseudonym}|s-a|2019-10-01 08:01:00")
+    assert _query(warehouse, f"select user_id, line_count from fct_orders where order_id = '{first}'") == [
+        (pseudonym, 2)]

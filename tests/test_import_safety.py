@@ -100,8 +100,10 @@ def test_reimporting_the_same_file_adds_nothing(tmp_path, loaded):
     report = import_files([tmp_path / "first.csv"], get_preset("taobao"), loaded)
 
     assert report.rows_loaded == 0 and report.files[0].rows_already_loaded == 5
+    assert report.derived_orders == 0
     with duckdb.connect(str(loaded), read_only=True) as con:
         assert con.execute("select * from source_events order by event_id").fetchall() == before
+        assert con.execute("select count(*) from source_order_items").fetchone()[0] == 1
 
 
 def test_a_later_file_appends(tmp_path, loaded):
@@ -113,6 +115,9 @@ def test_a_later_file_appends(tmp_path, loaded):
         assert con.execute("select count(*) from meta_imports").fetchone()[0] == 2
         # Purchases by hand: user 1 on the 26th, user 4 on the 27th.
         assert con.execute("select count(*) from fct_events where event_type = 'purchase'").fetchone()[0] == 2
+        # Each buy is one order (Taobao has no sessions or prices): user 1's from the first file, user 4's appended.
+        assert con.execute("select user_id, units, revenue from fct_orders order by ordered_at").fetchall() == [
+            ("1", 1, 0.0), ("4", 1, 0.0)]
 
 
 def test_rejects_are_stored_with_reason_file_and_line(tmp_path, loaded, capsys):
@@ -158,7 +163,8 @@ def test_importing_into_the_sample_replaces_it_and_says_so(tmp_path, sample_ware
     assert "held the generated sample; the import replaced it" in capsys.readouterr().err
     with duckdb.connect(str(warehouse), read_only=True) as con:
         assert con.execute("select count(*) from source_events").fetchone()[0] == 5
-        assert con.execute("select count(*) from source_orders").fetchone()[0] == 0
+        # The sample's orders are gone; the one order left is user 1's buy event, made into an order.
+        assert con.execute("select count(*), min(user_id) from source_orders").fetchone() == (1, "1")
         assert con.execute("select is_sample from meta_warehouse").fetchone()[0] is False
 
 

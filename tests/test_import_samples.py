@@ -57,6 +57,12 @@ def test_taobao_counts_match_the_raw_file(tmp_path):
     assert _query(warehouse, "select count(distinct user_id) from fct_events")[0][0] == len({r["user_id"] for r in rows})
     start = datetime.fromtimestamp(first, UTC).replace(tzinfo=None)
     assert _query(warehouse, "select min(event_time) from fct_events")[0][0] == start
+    # Buys become orders: one per user and second (Taobao has no sessions), one line per buy, no prices.
+    buys = [row for row in rows if row["behavior_type"] == "buy"]
+    assert (report.derived_orders, report.derived_order_lines) == (
+        len({(row["user_id"], row["timestamp"]) for row in buys}), len(buys))
+    assert _query(warehouse, "select count(*), sum(units), sum(revenue) from fct_orders")[0] == (
+        report.derived_orders, len(buys), 0.0)
     capabilities = dict(_query(warehouse, "select analysis, is_supported from meta_capabilities"))
     assert capabilities["funnels"] is True and capabilities["revenue"] is False
     assert _query(warehouse, "select is_sample from meta_warehouse")[0][0] is False

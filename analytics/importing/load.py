@@ -2,8 +2,9 @@
 
 Steps: copy the warehouse (or start an empty one) beside the target; in one
 transaction stage the files, judge every row, append the accepted ones to the
-`source_*` tables (skipping rows already loaded, by natural key), store the
-rejects and log the import in `meta_imports`; commit; recreate the models and
+`source_*` tables (skipping rows already loaded, by natural key), derive
+orders from the purchase events of an events import, store the rejects and
+log the import in `meta_imports`; commit; recreate the models and
 macros; update `meta_warehouse` and `meta_capabilities`; checkpoint; then
 rename the copy over the target. Readers only ever see the old file or the
 new one, and a failure or a kill at any point leaves the target file exactly
@@ -37,9 +38,11 @@ from analytics.importing.readers import (
     open_file,
 )
 from analytics.importing.transform import (
+    DERIVED_ORDER_PREFIX,
     EVENT_NATURAL_KEY,
     REJECT_RULES,
     create_candidates,
+    derive_order_lines,
     mark_bad_encoding,
     mark_duplicates_and_keys,
     now_utc,
@@ -116,6 +119,12 @@ class ImportReport:
         data_version: the warehouse's new data version, when committed.
         capabilities: the verdicts after the import, when committed.
         preview: the first accepted canonical rows (for the Data page).
+        derived_orders: orders made from purchase events (events imports; would be made, for a dry run).
+        derived_order_lines: their lines, one per purchase event.
+        derived_orders_skipped: purchase events were not made into orders because the warehouse
+            holds orders read from an orders file (both would count the same sales).
+        derived_orders_replaced: orders derived from purchase events by earlier imports that this
+            orders import removed, because orders from a file take their place.
     """
 
     warehouse: Path
@@ -128,6 +137,10 @@ class ImportReport:
     data_version: str | None = None
     capabilities: tuple[Capability, ...] = ()
     preview: pd.DataFrame = field(default_factory=pd.DataFrame)
+    derived_orders: int = 0
+    derived_order_lines: int = 0
+    derived_orders_skipped: bool = False
+    derived_orders_replaced: int = 0
 
     @property
     def rows_rejected(self) -> int:
@@ -158,6 +171,15 @@ class ImportReport:
                 f"{file.rows_already_loaded:,} already loaded, {file.rows_ignored:,} ignored, "
                 f"{file.rows_rejected:,} rejected"
             )
+        if self.derived_orders:
+            lines.append(f"purchase events made into {self.derived_orders:,} order(s) with "
+                         f"{self.derived_order_lines:,} line(s)")
+        if self.derived_orders_skipped:
+            lines.append("note: purchase events were not made into orders, because the warehouse holds orders "
+                         "from an orders file")
+        if self.derived_orders_replaced:
+            lines.append(f"note: {self.derived_orders_replaced:,} order(s) made earlier from purchase events were "
+                         "removed; the orders from this file take their place")
         for rule in self.rules:
             kind = "rejected" if rule.is_reject else "note"
             lines.append(f"  {kind}: {rule.rule}: {rule.count:,}")
@@ -254,7 +276,10 @@ def _import(
             step("validate")
             mark_duplicates_and_keys(con)
             target = reads[0].mapping.target
+            replaced_derived = _drop_derived_orders(con, dry_run=dry_run) if target == "orders" else 0
             counts = _append(con, target, dry_run=dry_run)
+            derived = _derive_orders(con, dry_run=dry_run) if target == "events" else (0, 0, False)
+            derived = (*derived, replaced_derived)
             rules = _rule_results(con, reads)
             files = _file_results(con, reads, counts)
             preview = _preview(con, target)
@@ -274,7 +299,9 @@ def _import(
             if dry_run:
                 con.execute("rollback")
                 return ImportReport(warehouse, preset.name, tuple(files), tuple(rules), False, replaced_sample,
-                                    import_id, preview=preview)
+                                    import_id, preview=preview, derived_orders=derived[0],
+                                    derived_order_lines=derived[1], derived_orders_skipped=derived[2],
+                                    derived_orders_replaced=derived[3])
             _record(con, import_id, preset.name, files, started, pseudonymize)
             record_malformed(con, import_id, reads)
             step("commit")
@@ -303,7 +330,7 @@ def _import(
         for leftover in (partial, partial.with_name(partial.name + ".wal")):
             leftover.unlink(missing_ok=True)
     return ImportReport(warehouse, preset.name, tuple(files), tuple(rules), True, replaced_sample, import_id,
-                        data_version, tuple(capabilities), preview)
+                        data_version, tuple(capabilities), preview, *derived)
 
 
 def _create_import_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -411,6 +438,63 @@ def _append(con: duckdb.DuckDBPyConnection, target: str, *, dry_run: bool) -> di
         f"from {accepted} group by file_number"
     ).fetchall()
     return {number: (loaded, already) for number, loaded, already in rows}
+
+
+def _derive_orders(con: duckdb.DuckDBPyConnection, *, dry_run: bool) -> tuple[int, int, bool]:
+    """Make orders from this import's purchase events (see `derive_order_lines`).
+
+    Orders already in the warehouse (same derived id) are neither added again nor
+    extended, so re-importing a file adds nothing and a later file appends. When the
+    warehouse holds orders read from an orders file, nothing is derived: those orders
+    already count the sales that the purchase events describe.
+
+    Returns:
+        (new orders, their lines, whether derivation was skipped for that reason).
+    """
+    derive_order_lines(con)
+    if not con.execute("select exists (select 1 from import_derived_lines)").fetchone()[0]:
+        return 0, 0, False
+    if con.execute(
+        "select exists (select 1 from source_orders where not starts_with(order_id, $prefix))",
+        {"prefix": DERIVED_ORDER_PREFIX},
+    ).fetchone()[0]:
+        return 0, 0, True
+    con.execute(
+        "create or replace temp table import_derived_new as "
+        "select * from import_derived_lines where order_id not in (select order_id from source_orders)"
+    )
+    orders, lines = con.execute("select count(distinct order_id), count(*) from import_derived_new").fetchone()
+    if not dry_run:
+        # A transaction's events may (rarely) differ in user or visit: take its earliest event's.
+        con.execute(
+            "insert into source_orders by name "
+            "select order_id, arg_min(user_id, (ordered_at, file_number, line)) as user_id, "
+            "arg_min(session_id, (ordered_at, file_number, line)) as session_id, min(ordered_at) as ordered_at, "
+            "arg_min(channel, (ordered_at, file_number, line)) as channel, "
+            "arg_min(device, (ordered_at, file_number, line)) as device "
+            "from import_derived_new group by order_id"
+        )
+        con.execute(
+            "insert into source_order_items by name "
+            "select order_id, line_number, product_id, quantity, unit_price, 0.0 as discount_amount "
+            "from import_derived_new"
+        )
+    return orders, lines, False
+
+
+def _drop_derived_orders(con: duckdb.DuckDBPyConnection, *, dry_run: bool) -> int:
+    """Remove orders derived from purchase events, which an orders file replaces; returns how many.
+
+    The purchase events stay; only the orders made from them go, so that no sale is counted twice.
+    """
+    parameters = {"prefix": DERIVED_ORDER_PREFIX}
+    removed = con.execute(
+        "select count(*) from source_orders where starts_with(order_id, $prefix)", parameters
+    ).fetchone()[0]
+    if removed and not dry_run:
+        con.execute("delete from source_order_items where starts_with(order_id, $prefix)", parameters)
+        con.execute("delete from source_orders where starts_with(order_id, $prefix)", parameters)
+    return removed
 
 
 def _candidates(target: str) -> str:

@@ -48,7 +48,7 @@ HEADER_MODES = ("auto", "yes", "no")
 # (category, brand, title) fill the products table.
 EVENT_FIELDS = (
     "user_id", "session_id", "event_time", "event_type", "product_id", "quantity", "price",
-    "search_query", "device", "channel", "category", "brand", "title",
+    "search_query", "device", "channel", "category", "brand", "title", "order_id",
 )
 ORDER_FIELDS = (
     "order_id", "user_id", "ordered_at", "product_id", "title", "category", "quantity", "unit_price",

@@ -41,10 +41,12 @@ TAOBAO = Mapping(
 RETAILROCKET = Mapping(
     name="retailrocket", target="events",
     columns=("timestamp", "visitorid", "event", "itemid", "transactionid"),
-    fields={"event_time": "timestamp", "user_id": "visitorid", "event_type": "event", "product_id": "itemid"},
+    fields={"event_time": "timestamp", "user_id": "visitorid", "event_type": "event", "product_id": "itemid",
+            "order_id": "transactionid"},
     time_format="unix_milliseconds",
     event_types={"view": "view", "addtocart": "cart", "transaction": "purchase"},
-    description="RetailRocket events.csv: view/addtocart/transaction, Unix milliseconds.",
+    description="RetailRocket events.csv: view/addtocart/transaction, Unix milliseconds; each transactionid "
+                "becomes an order (without prices).",
 )
 
 REES46 = Mapping(

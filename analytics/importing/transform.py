@@ -5,7 +5,9 @@ markers, event-name maps, time patterns, the pseudonymisation key) are bound
 parameters. A row gets the first rule it breaks, in `REJECT_RULES` order.
 Natural keys make re-imports idempotent: an event is the same event when its
 user, time, type, product, session and query are (EVENT_NATURAL_KEY); an
-order line's key is its order id and line number.
+order line's key is its order id and line number. Purchase events of an
+events import become order lines too (`derive_order_lines`), with order ids
+hashed from their natural key so that re-imports find them again.
 """
 
 from __future__ import annotations
@@ -110,7 +112,7 @@ def _parameters(mapping: Mapping, file_number: int, secret: str | None, now: dat
 
 
 _TEXT_SLOTS_EVENTS = ("user_id", "session_id", "event_time", "event_type", "product_id", "quantity", "price",
-                      "search_query", "device", "channel", "category", "brand", "title")
+                      "search_query", "device", "channel", "category", "brand", "title", "order_id")
 _TEXT_SLOTS_ORDERS = ("order_id", "user_id", "ordered_at", "product_id", "title", "category", "quantity",
                       "unit_price", "line_amount", "discount_amount", "channel", "device")
 
@@ -186,6 +188,7 @@ judged as (
 select
     file_number, line, has_bad_encoding, user_id, session_id, event_time, event_type, is_ignored, product_id,
     quantity, price, search_query, device, channel, category_path, brand, title, reason,
+    order_id_text as source_order_id,
     false as is_loaded,
     {EVENT_NATURAL_KEY} as natural_key,
     {_row_text(mapping, _TEXT_SLOTS_EVENTS)} as row_text
@@ -299,7 +302,7 @@ def create_candidates(con: duckdb.DuckDBPyConnection) -> None:
         "has_bad_encoding boolean, natural_key varchar, user_id varchar, session_id varchar, event_time timestamp, "
         "event_type varchar, is_ignored boolean, product_id varchar, quantity integer, price double, "
         "search_query varchar, device varchar, channel varchar, category_path varchar, brand varchar, "
-        "title varchar, is_loaded boolean, reason varchar)"
+        "title varchar, source_order_id varchar, is_loaded boolean, reason varchar)"
     )
     con.execute(
         "create or replace temp table import_order_lines (file_number integer, line bigint, row_text varchar, "
@@ -366,6 +369,58 @@ select
     *,
     cast(row_number() over (partition by order_id order by file_number, line) as integer) as line_number
 from with_order
+""")
+
+
+# Orders derived from purchase events get ids with this prefix, so they can be told from orders read from a file.
+DERIVED_ORDER_PREFIX = "purchase-"
+# Hex digits of SHA-256 kept in a derived order id (96 bits: collisions are negligible at billions of orders).
+DERIVED_ORDER_HASH_DIGITS = 24
+
+
+def derive_order_lines(con: duckdb.DuckDBPyConnection) -> None:
+    """Turn this import's accepted purchase events into order lines, in `import_derived_lines`.
+
+    An order is one transaction id where the file has one (the event field
+    `order_id`, e.g. RetailRocket's transactionid), otherwise one (user,
+    session, purchase time). Its id is DERIVED_ORDER_PREFIX plus the first
+    DERIVED_ORDER_HASH_DIGITS hex digits of SHA-256 of that natural key, so the
+    same purchases give the same ids in every import. Each purchase event is
+    one line: quantity from the event (1 when it has none), unit price = the
+    event's price (null when it has none), discount 0; lines are numbered by
+    time, then product, then position in the files.
+
+    Result columns: file_number, line, order_id, line_number, user_id,
+    session_id, ordered_at, product_id, quantity, unit_price, channel, device.
+    """
+    con.execute(f"""
+create or replace temp table import_derived_lines as
+with purchases as (
+    select
+        *,
+        case
+            when source_order_id is not null then concat_ws('|', 'transaction', source_order_id)
+            else concat_ws('|', 'purchase', user_id, coalesce(session_id, ''), cast(event_time as varchar))
+        end as order_key
+    from import_events
+    where reason is null and not is_ignored and event_type = 'purchase'
+)
+select
+    file_number,
+    line,
+    '{DERIVED_ORDER_PREFIX}' || left(sha256(order_key), {DERIVED_ORDER_HASH_DIGITS}) as order_id,
+    cast(row_number() over (
+        partition by order_key order by event_time, coalesce(product_id, ''), file_number, line
+    ) as integer) as line_number,
+    user_id,
+    session_id,
+    event_time as ordered_at,
+    coalesce(product_id, '{UNKNOWN}') as product_id,
+    coalesce(quantity, 1) as quantity,
+    price as unit_price,
+    channel,
+    device
+from purchases
 """)
 
 
