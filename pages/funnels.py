@@ -7,17 +7,22 @@ import streamlit as st
 from analytics.charts import funnels as charts
 from analytics.funnels import FunnelQuery, FunnelStep, compare_periods, run_funnel
 from analytics.funnels.dropoff import dropped_users
-from analytics.funnels.query import EVENT_TYPES, MAX_STEPS, MIN_STEPS
+from analytics.funnels.query import EVENT_TYPES, MAX_STEPS, MIN_STEPS, FunnelExclusion
 from analytics.overview import filter_options
 from pages import common
 
 DEFAULT_STEPS = ("view", "cart", "purchase")
 ANY_CATEGORY = "Any category"
+NO_EXCLUSION = "Nothing"
+EXCLUDE_HELP = ("Disqualify attempts with this event after the first chosen step and at or before the second: "
+                "such an attempt keeps the steps it reached but goes no further. Any order ignores the steps.")
 WINDOWS = {"5m": timedelta(minutes=5), "30m": timedelta(minutes=30), "1h": timedelta(hours=1),
            "6h": timedelta(hours=6), "1d": timedelta(days=1), "7d": timedelta(days=7)}
 # Widgets show these labels and the URL carries them (a bound widget's URL value is its shown text).
 MODES = {"Ordered": "ordered", "Strict": "strict", "Any order": "unordered"}
-COUNTS = {"Users": "users", "Sessions": "sessions"}
+COUNTS = {"Users": "users", "Sessions": "sessions", "Conversions": "conversions"}
+COUNT_HELP = ("Sessions: every session is its own attempt. Conversions: every attempt counts; a first-step event "
+              "starts one unless one is in progress (until it completes or its window passes).")
 PERIODS = {"Day": "day", "Week": "week"}
 MODE_HELP = ("Ordered: other events may happen between steps. Strict: no other event may come between "
              "steps. Any order: doing any k of the steps within the window counts as reaching step k.")
@@ -49,7 +54,7 @@ with st.container(border=True):
     mode = settings[2].segmented_control("Order", list(MODES), default="Ordered", required=True, key="mode",
                                          bind="query-params", help=MODE_HELP)
     count_by = settings[3].segmented_control("Count", list(COUNTS), default="Users", required=True, key="count",
-                                             bind="query-params", help="Sessions: every session is its own attempt.")
+                                             bind="query-params", help=COUNT_HELP)
     breakdown = settings[4].selectbox("Breakdown", list(BREAKDOWNS), key="by", bind="query-params",
                                       help="Compute the funnel separately within each value.")
     period_name = PERIODS[settings[5].segmented_control("Trend by", list(PERIODS), default="Day", required=True,
@@ -65,11 +70,26 @@ with st.container(border=True):
                                         key=f"step{number}_category", bind="query-params",
                                         label_visibility="collapsed")
             steps.append(FunnelStep(event_type, category=None if category == ANY_CATEGORY else category))
+    exclusions = ()
+    with st.container(horizontal=True, gap="small", vertical_alignment="bottom"):
+        excluded_type = st.selectbox("Exclude", (NO_EXCLUSION, *EVENT_TYPES), key="exclude", bind="query-params",
+                                     width=180, help=EXCLUDE_HELP)
+        if excluded_type != NO_EXCLUSION:
+            excluded_category = st.selectbox("Excluded category", (ANY_CATEGORY, *options.categories),
+                                             key="exclude_category", bind="query-params", width=180)
+            from_step = st.selectbox("After step", range(1, len(steps)), key="exclude_from", bind="query-params",
+                                     width=110)
+            to_step = st.selectbox("Until step", range(from_step + 1, len(steps) + 1), key="exclude_to",
+                                   bind="query-params", width=110)
+            exclusions = (FunnelExclusion(excluded_type, from_step, to_step,
+                                          category=None if excluded_category == ANY_CATEGORY else excluded_category),)
 
 query = FunnelQuery(tuple(steps), WINDOWS[window_name], mode=MODES[mode], count_by=COUNTS[count_by],
-                    breakdown=BREAKDOWNS[breakdown])
+                    breakdown=BREAKDOWNS[breakdown], exclusions=exclusions)
 result = common.cached(run_funnel, query, filters, period_name)
 counted = result.count_column
+# With conversions counted, each step's number is of attempts that reached it.
+counted_noun = "attempts" if counted == "conversions" else counted
 
 if result.is_empty:
     common.empty_state(
@@ -84,7 +104,7 @@ if result.is_empty:
 steps_table = result.steps
 last = steps_table.iloc[-1]
 with st.container(horizontal=True, gap="small"):
-    st.metric(f"Entered ({counted})", common.format_count(steps_table[counted].iloc[0]), border=True)
+    st.metric(f"Entered ({counted_noun})", common.format_count(steps_table[counted].iloc[0]), border=True)
     st.metric("Completed", common.format_count(last[counted]), border=True)
     st.metric("Conversion", common.format_ratio(last["conversion_from_start"]), border=True,
               help="Share of those who did the first step that reached the last within the window.")
@@ -97,7 +117,7 @@ with funnel_column:
     common.chart_card(
         "Funnel", charts.funnel_figure(steps_table, counted),
         steps_table[["step_number", "step", counted, "conversion_from_start", "conversion_from_previous", "dropped"]],
-        file_name="funnel-steps", caption=f"{counted.capitalize()} reaching at least each step, {period}",
+        file_name="funnel-steps", caption=f"{counted_noun.capitalize()} reaching at least each step, {period}",
     )
 # The win-back list: who reached a step but not the next, and the products they left.
 with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):

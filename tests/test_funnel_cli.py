@@ -80,3 +80,36 @@ def test_funnel_lists_who_dropped(capsys, tiny_warehouse) -> None:
     code, _, err = run(capsys, "funnel", "--warehouse", str(tiny_warehouse), "--steps", "view,cart",
                        "--last", "3d", "--dropped-before", "5")
     assert code == 2 and "choose a step from 2 to 2" in err
+
+
+def test_funnel_excludes_events_between_steps(capsys, tiny_warehouse) -> None:
+    code, out, _ = run(capsys, "funnel", "--warehouse", str(tiny_warehouse), "--steps", "view,purchase",
+                       "--exclude", "cart:Books:1-2", "--last", "3d", "--format", "json")
+    assert code == 0
+    document = json.loads(out)
+    # U2 carted a book between viewing and buying; U1 carted a phone and still counts.
+    assert [row["users"] for row in document["steps"]] == [3, 1]
+    assert document["query"]["exclusions"] == ["cart (Books) between steps 1 and 2"]
+    code, _, err = run(capsys, "funnel", "--warehouse", str(tiny_warehouse), "--steps", "view,purchase",
+                       "--exclude", "cart:1-3")
+    assert code == 2
+    assert "exclusion 1 is between steps 1 and 3; give two steps from 1 to 2" in err
+
+
+def test_funnel_counts_conversions(capsys, tiny_warehouse) -> None:
+    code, out, _ = run(capsys, "funnel", "--warehouse", str(tiny_warehouse), "--steps", "view,cart,purchase",
+                       "--count", "conversions", "--window", "30m", "--last", "3d", "--format", "json")
+    assert code == 0
+    # Attempts: U1 two (Jan 1 converts), U2 one (converts), U3 two (08:00, and 09:00 after 30 minutes).
+    assert [row["conversions"] for row in json.loads(out)["steps"]] == [5, 2, 2]
+
+
+def test_funnel_compares_conversions_with_an_exclusion(capsys, tiny_warehouse) -> None:
+    code, out, _ = run(capsys, "funnel", "--warehouse", str(tiny_warehouse), "--steps", "view,cart,purchase",
+                       "--count", "conversions", "--exclude", "cart:Books:1-3", "--from", "2025-01-02",
+                       "--to", "2025-01-03", "--compare", "--format", "json")
+    assert code == 0
+    rows = json.loads(out)["comparison"]
+    # Jan 2-3: attempts by U1 (09:00, views only), U2 (carts the mug, then a book at 12:03, which ends
+    # the attempt before its purchase) and U3 (08:00). Jan 1: U1's attempt converts.
+    assert [(row["conversions"], row["conversions_previous"]) for row in rows] == [(3, 1), (1, 1), (0, 1)]

@@ -7,14 +7,17 @@ at 12:03, buys both at 12:04 (mobile). U3 only views, on Jan 3 (desktop), in two
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from analytics.errors import ShopLensError
 from analytics.filters import Filters
 from analytics.funnels import FunnelQuery, FunnelStep, count_funnel, parse_steps, run_funnel
+from analytics.funnels.query import FunnelExclusion, parse_exclusions
 from analytics.funnels.events_sql import step_events_sql
 
 ALL_DAYS = Filters(date(2025, 1, 1), date(2025, 1, 3))
@@ -134,6 +137,11 @@ def test_empty_period_gives_zero_counts(tiny_con) -> None:
     (FunnelQuery(VIEW_CART_BUY, mode="sideways"), "the mode 'sideways' is unknown"),
     (FunnelQuery(VIEW_CART_BUY, breakdown="weather"), "the breakdown 'weather' is unknown"),
     (FunnelQuery((FunnelStep("view"), FunnelStep("cart", category=" "))), "step 2 has an empty category"),
+    (FunnelQuery(VIEW_CART_BUY, exclusions=(FunnelExclusion("cart", 2, 2),)), "between steps 2 and 2; give two"),
+    (FunnelQuery(VIEW_CART_BUY, exclusions=(FunnelExclusion("cart", 0, 1),)), "from 1 to 3, the first before"),
+    (FunnelQuery(VIEW_CART_BUY, exclusions=(FunnelExclusion("cart", 2, 4),)), "between steps 2 and 4"),
+    (FunnelQuery(VIEW_CART_BUY, exclusions=(FunnelExclusion("refund", 1, 2),)), "exclusion 1 has the event type"),
+    (FunnelQuery(VIEW_CART_BUY, exclusions=(FunnelExclusion("cart", 1, 2),) * 11), "at most 10 exclusions"),
 ])
 def test_invalid_queries_say_how_to_fix_them(query: FunnelQuery, fragment: str) -> None:
     with pytest.raises(ShopLensError, match=fragment):
@@ -194,3 +202,111 @@ def test_users_who_dropped_and_what_they_left(tiny_con) -> None:
     assert dropped_users(tiny_con, FunnelQuery(VIEW_CART_BUY, timedelta(hours=1)), ALL_DAYS, 3).empty
     with pytest.raises(ShopLensError, match="choose a step from 2 to 3"):
         dropped_users(tiny_con, FunnelQuery(VIEW_CART_BUY), ALL_DAYS, 1)
+
+
+VIEW_THEN_BUY = parse_steps("view,purchase")
+
+
+def test_an_excluded_event_between_steps_disqualifies_the_attempt(tiny_con) -> None:
+    # Both buyers carted between viewing and buying, so excluding carts leaves nobody converting.
+    no_carts = FunnelQuery(VIEW_THEN_BUY, timedelta(hours=1), exclusions=parse_exclusions("cart:1-2"))
+    assert counts(tiny_con, no_carts) == [3, 0]
+    # Only U2 carted a book (12:03, between the 12:01 view and the 12:04 purchase); U1 carted a phone.
+    no_book_carts = FunnelQuery(VIEW_THEN_BUY, timedelta(hours=1), exclusions=parse_exclusions("cart:Books:1-2"))
+    assert counts(tiny_con, no_book_carts) == [3, 1]
+    assert counts(tiny_con, replace(no_book_carts, count_by="sessions")) == [5, 1]
+    # U2's search (12:00) comes before the view, not between the steps.
+    assert counts(tiny_con, replace(no_carts, exclusions=parse_exclusions("search:1-2"))) == [3, 2]
+    # Strict mode ends at the cart anyway; unordered mode ignores the range and also disqualifies.
+    assert counts(tiny_con, replace(no_book_carts, mode="strict")) == [3, 0]
+    assert counts(tiny_con, replace(no_carts, mode="unordered")) == [3, 0]
+
+
+def test_an_exclusion_ends_the_attempt_but_keeps_what_it_reached(tiny_con) -> None:
+    # view, cart, purchase excluding a cart between steps 2 and 3: U2 carts P2 at 12:02 and P3 at
+    # 12:03. The second cart ends the attempt that carted at 12:02, but it is a step-2 cart itself
+    # (exclusions are taken first at a timestamp), so the view at 12:01 carries on and U2 still buys.
+    query = FunnelQuery(VIEW_CART_BUY, timedelta(hours=1), exclusions=parse_exclusions("cart:2-3"))
+    assert counts(tiny_con, query) == [3, 2, 2]
+    # Excluding a book cart between steps 1 and 3 narrows differently from step 2 (any cart): U2's
+    # book cart at 12:03 comes after its view, ending that attempt at its cart; U1 is unaffected.
+    query = replace(query, exclusions=parse_exclusions("cart:Books:1-3"))
+    assert counts(tiny_con, query) == [3, 2, 1]
+    result = run_funnel(tiny_con, query, ALL_DAYS)
+    assert result.steps["users"].tolist() == [3, 2, 1]
+    assert result.trend["converted"].sum() == 1
+
+
+def test_exclusions_are_parsed_and_bound() -> None:
+    assert parse_exclusions("remove_from_cart:1-2, cart:Home:1-3") == (
+        FunnelExclusion("remove_from_cart", 1, 2), FunnelExclusion("cart", 1, 3, category="Home"))
+    assert parse_exclusions("") == ()
+    with pytest.raises(ShopLensError, match="needs a step range, like remove_from_cart:1-2"):
+        parse_exclusions("cart")
+    query = FunnelQuery(VIEW_CART_BUY, exclusions=parse_exclusions("cart:Books:1-3"))
+    built = step_events_sql(query, ALL_DAYS)
+    assert "Books" not in built.sql and built.parameters["exclusion_1_category"] == "Books"
+    assert built.mask_bits == 4  # three steps and one exclusion
+    # The exclusion takes bit 3 (weight 8), and its rows are read even though they match no step.
+    assert "8 * coalesce((events.event_type = $exclusion_1_event_type and events.category = " in built.sql
+    assert "or (events.event_type = $exclusion_1_event_type" in built.sql
+
+
+def test_counting_conversions_counts_every_attempt(tiny_con) -> None:
+    conversions = FunnelQuery(VIEW_CART_BUY, timedelta(hours=1), count_by="conversions")
+    # U1: the Jan 1 view converts; the Jan 2 view at 09:00 starts a second attempt (the view at 09:01
+    # is inside it). U2: one attempt, converted. U3: the 08:00 view starts one attempt; 08:10 and
+    # 09:00 (exactly one hour later, the window is inclusive) are inside it.
+    assert counts(tiny_con, conversions) == [4, 2, 2]
+    # With 30 minutes U3's 09:00 view is outside the first attempt and starts another.
+    assert counts(tiny_con, replace(conversions, window=timedelta(minutes=30))) == [5, 2, 2]
+    # view -> view: one view does both steps and completes an attempt, so the next view starts a new
+    # one: U1 3, U2 1, U3 3 conversions.
+    assert counts(tiny_con, replace(conversions, steps=parse_steps("view,view"))) == [7, 7]
+    result = run_funnel(tiny_con, conversions, ALL_DAYS)
+    assert result.count_column == "conversions"
+    # The trend counts attempts per day: Jan 1 U1's, Jan 2 U1's and U2's, Jan 3 U3's.
+    assert result.trend["entered"].tolist() == [1, 2, 1]
+    assert result.trend["converted"].tolist() == [1, 1, 0]
+    assert result.steps["median_seconds_to_convert"].tolist() == pytest.approx([0, 60, 150])
+
+
+def test_session_numbers_follow_first_appearance() -> None:
+    from analytics.funnels.runner import session_keys
+
+    # 100 000 rows over 40 000 (user, hash) pairs: the table grows past its first size, and equal
+    # hashes of different users stay different sessions.
+    rng = np.random.default_rng(4)
+    users = rng.integers(0, 20_000, 100_000)
+    hashes = rng.integers(0, 2, 100_000).astype(np.uint64) * np.uint64(2**63 + 7)
+    expected: dict[tuple[int, int], int] = {}
+    numbers = [expected.setdefault(pair, len(expected)) for pair in zip(users.tolist(), hashes.tolist())]
+    assert session_keys(users, hashes).tolist() == numbers
+
+
+@pytest.mark.parametrize("count_by", ["users", "sessions", "conversions"])
+@pytest.mark.parametrize("period", ["day", "week"])
+def test_trend_is_the_same_in_any_row_order(count_by, period) -> None:
+    from analytics.funnels.runner import StepEvents, _trend
+
+    # Rows in storage order take the one-pass numbering (and, for users, the unsorted kernel path);
+    # reversed rows take the general path. Both must give the same trend.
+    rng = np.random.default_rng(5)
+    day = 86_400_000_000
+    n = 3_000
+    users = rng.integers(0, 50, n)
+    times = rng.integers(0, 20, n) * day // 20 * 7 + rng.integers(0, 4, n) * 60_000_000
+    sessions = users * 3 + rng.integers(0, 3, n)
+    masks = rng.integers(0, 8, n)
+    order = np.lexsort((times, users, times // day))
+    query = FunnelQuery(VIEW_CART_BUY, timedelta(hours=6), count_by=count_by)
+    filters = Filters(date(2025, 1, 1), date(2025, 1, 31))
+
+    def trend(rows):
+        columns = {"user_key": users[rows], "event_time_us": times[rows], "step_mask": masks[rows],
+                   "session_key": sessions[rows]}
+        return _trend(query, StepEvents(columns, 0, 0, 1), filters, period)
+
+    stored, reversed_rows = trend(order), trend(order[::-1])
+    assert stored["entered"].sum() > 0
+    pd.testing.assert_frame_equal(stored, reversed_rows)

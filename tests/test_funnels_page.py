@@ -120,3 +120,24 @@ def test_figures_plot_the_engine_numbers(tiny_con) -> None:
     assert list(bars.data[1].y) == pytest.approx([1, 1 / 3, 1 / 3])
     below = comparison["conversion"] - comparison["conversion_low"]
     assert list(bars.data[1].error_y.arrayminus) == pytest.approx(list(below))
+
+
+def test_an_exclusion_from_the_url(monkeypatch, tiny_warehouse) -> None:
+    app = open_page(monkeypatch, tiny_warehouse, {"steps": "2", "step1": "view", "step2": "purchase",
+                                                  "exclude": "cart", "exclude_category": "Books",
+                                                  "exclude_from": "1", "exclude_to": "2"})
+    # U2 carted a book between viewing and buying; U1 (a phone) still converts.
+    assert metrics(app)["Completed"] == "1"
+    app.selectbox(key="exclude_category").set_value("Any category").run()
+    assert metrics(app)["Completed"] == "0"
+    app.selectbox(key="exclude").set_value("Nothing").run()
+    assert metrics(app)["Completed"] == "2"
+
+
+def test_counting_conversions(monkeypatch, tiny_warehouse) -> None:
+    app = open_page(monkeypatch, tiny_warehouse, {"count": "Conversions", "window": "30m"})
+    values = metrics(app)
+    # Five attempts (U1 two, U2 one, U3 two), two of them converted.
+    assert values["Entered (attempts)"] == "5"
+    assert values["Completed"] == "2"
+    assert values["Conversion"] == "40.0%"

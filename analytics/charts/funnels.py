@@ -19,7 +19,7 @@ def funnel_figure(steps: pd.DataFrame, count_column: str = "users") -> go.Figure
 
     Args:
         steps: `FunnelResult.steps` (step, the count column, conversion_from_start, ...).
-        count_column: "users" or "sessions".
+        count_column: "users", "sessions" or "conversions".
     """
     if steps.empty or steps[count_column].iloc[0] == 0:
         return empty_figure(NOBODY)

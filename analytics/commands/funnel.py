@@ -30,8 +30,15 @@ def register(commands: argparse._SubParsersAction) -> None:
     funnel.add_argument("--mode", choices=ORDER_MODES, default="ordered",
                         help="ordered: other events may come between steps (default); strict: none may; "
                              "unordered: steps in any order")
-    funnel.add_argument("--count", choices=("users", "sessions"), default="users",
-                        help="count users (default) or sessions, each session its own attempt")
+    funnel.add_argument("--count", choices=("users", "sessions", "conversions"), default="users",
+                        help="count users (default); sessions, each session its own attempt; or conversions, "
+                             "every attempt of a user (an attempt starts at a step-1 event when none is in "
+                             "progress and lasts until it completes or its window passes)")
+    funnel.add_argument("--exclude", default="", metavar="EXCLUSIONS",
+                        help="disqualify attempts with an excluded event between two steps: comma-separated "
+                             "EVENT_TYPE[:CATEGORY]:FROM-TO, e.g. remove_from_cart:1-2 (after step 1 and at or "
+                             "before step 2, the attempt ends and reaches no later step); unordered mode "
+                             "ignores the step range")
     funnel.add_argument("--by", choices=BREAKDOWNS, default=None,
                         help="also break the funnel down by this, computed within each value")
     funnel.add_argument("--compare", action="store_true",
@@ -46,10 +53,12 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run(arguments: argparse.Namespace) -> int:
     from analytics.funnels import FunnelQuery, compare_periods, parse_steps, run_funnel
+    from analytics.funnels.query import parse_exclusions
     from analytics.warehouse import connect
 
     query = FunnelQuery(parse_steps(arguments.steps), arguments.window, mode=arguments.mode,
-                        count_by=arguments.count, breakdown=arguments.by).validate()
+                        count_by=arguments.count, breakdown=arguments.by,
+                        exclusions=parse_exclusions(arguments.exclude)).validate()
     with connect(warehouse_path(arguments)) as con:
         filters = resolve_filters(con, arguments)
         if arguments.dropped_before is not None:
@@ -67,7 +76,8 @@ def run(arguments: argparse.Namespace) -> int:
         document = {
             "steps": steps.to_dict("records"),
             "query": {"steps": list(query.labels), "window_seconds": query.window.total_seconds(),
-                      "mode": query.mode, "count": query.count_by, "by": query.breakdown},
+                      "mode": query.mode, "count": query.count_by, "by": query.breakdown,
+                      "exclusions": [exclusion.label for exclusion in query.exclusions]},
             "period": {"start_date": filters.start_date, "end_date": filters.end_date},
             "filters": {"categories": filters.categories, "channels": filters.channels, "devices": filters.devices},
         }
@@ -83,7 +93,8 @@ def run(arguments: argparse.Namespace) -> int:
         sys.stdout.write(render_frame(rows, "csv"))
     else:
         title = (f"Funnel {filters.start_date} to {filters.end_date}, {query.mode}, "
-                 f"window {arguments.window}, counting {query.count_by}")
+                 f"window {arguments.window}, counting {query.count_by}"
+                 + "".join(f", excluding {exclusion.label}" for exclusion in query.exclusions))
         sys.stdout.write(render_frame(_for_people(steps, query.count_by), "table", title=title))
         if result.breakdown is not None:
             sys.stdout.write("\n" + render_frame(_for_people(result.breakdown.drop(columns=["event_type"]),

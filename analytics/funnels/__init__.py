@@ -2,6 +2,7 @@
 
 Public API:
     FunnelStep, FunnelQuery, parse_steps  the typed question (analytics.funnels.query)
+    FunnelExclusion, parse_exclusions     excluded events between two steps
     run_funnel, FunnelResult              compute it over the warehouse (analytics.funnels.runner)
     count_funnel                          only the counts per step, the fast path
     compare_periods                       two periods step by step, with intervals and a z-test
@@ -12,8 +13,8 @@ The semantics of the order modes, windows and counting are in docs/funnels.md.
 
 from analytics.funnels.comparison import compare_periods
 from analytics.funnels.core import KeyLevels, compute_levels
-from analytics.funnels.query import FunnelQuery, FunnelStep, parse_steps
+from analytics.funnels.query import FunnelExclusion, FunnelQuery, FunnelStep, parse_exclusions, parse_steps
 from analytics.funnels.runner import FunnelResult, count_funnel, run_funnel
 
-__all__ = ["FunnelQuery", "FunnelResult", "FunnelStep", "KeyLevels", "compare_periods", "compute_levels",
-           "count_funnel", "parse_steps", "run_funnel"]
+__all__ = ["FunnelExclusion", "FunnelQuery", "FunnelResult", "FunnelStep", "KeyLevels", "compare_periods", "compute_levels",
+           "count_funnel", "parse_exclusions", "parse_steps", "run_funnel"]

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from analytics.funnels._jit import NONE, jit
+from analytics.funnels.attempts import MODE_CODES, attempt_levels
 from analytics.funnels.ordered import ordered_levels
 from analytics.funnels.strict import strict_levels
 from analytics.funnels.unordered import unordered_levels
@@ -52,7 +53,8 @@ def reached_counts(level: np.ndarray, n_steps: int) -> np.ndarray:
 
 def compute_levels(users: np.ndarray, times: np.ndarray, masks: np.ndarray | None, *, n_steps: int,
                    window_us: int, mode: str, keys: np.ndarray | None = None, with_durations: bool = False,
-                   mask_bits: int = 0, time_origin_us: int = 0) -> KeyLevels:
+                   mask_bits: int = 0, time_origin_us: int = 0, exclusions: np.ndarray | None = None,
+                   attempts: bool = False, dense_keys: int | None = None, split_by_time: bool = False) -> KeyLevels:
     """Run the funnel state machine of `mode` over an event log.
 
     Args:
@@ -61,7 +63,8 @@ def compute_levels(users: np.ndarray, times: np.ndarray, masks: np.ndarray | Non
             values `(time - time_origin_us) << mask_bits | mask` (the SQL packs them to halve the
             transfer).
         masks: int[n] bit k set when the row matches step k + 1, 0 for rows that match no step
-            (only the strict mode looks at those); None when packed into `times`.
+            (only the strict mode looks at those); bit n_steps + j set when the row matches
+            exclusion j + 1; None when packed into `times`.
         n_steps: number of steps, 2..20.
         window_us: conversion window in microseconds, > 0; inclusive.
         mode: "ordered", "strict" or "unordered".
@@ -69,23 +72,42 @@ def compute_levels(users: np.ndarray, times: np.ndarray, masks: np.ndarray | Non
             user and breakdown value); default: the user.
         with_durations: also return the time taken to reach each step.
         mask_bits, time_origin_us: how `times` is packed (see above); 0 when it is not.
+        exclusions: int[m, 2], each exclusion's (from_step, to_step), 1-based, from_step < to_step;
+            None or m = 0 for none. docs/funnels.md, "Exclusions", has the rule.
+        attempts: count every attempt (see analytics/funnels/attempts.py) rather than each key once.
+        dense_keys: when given, `keys` are already dense, in [0, dense_keys): they are used as they are
+            (saves a pass over the rows).
+        split_by_time: `keys` only split each user's events by time (such as the user within each day or
+            week), so a user's events at one timestamp all have one key; rows in (day, user, time) or
+            (user, time) order then go to the kernel as they are.
 
     Returns:
-        KeyLevels over the distinct keys.
+        KeyLevels over the distinct keys; with `attempts`, one entry per attempt (keys repeat, in the
+        order the attempts started, and every level is >= 1).
     """
     users = np.asarray(users)
     times = np.asarray(times, dtype=np.int64)
     masks = np.zeros(1, dtype=np.int64) if masks is None else np.asarray(masks, dtype=np.int64)
+    exclusions = (np.zeros((0, 2), dtype=np.int64) if exclusions is None
+                  else np.asarray(exclusions, dtype=np.int64).reshape(-1, 2))
+    step_bits = (1 << n_steps) - 1
     if keys is None and len(users) and (int(users.min()) < 0 or int(users.max()) >= 4 * len(users) + 1_000_000):
         keys = users  # sparse user ids: give them dense indices like any other key
     nested = keys is not None
-    if nested:
+    if nested and dense_keys is not None:
+        distinct, dense = np.arange(dense_keys, dtype=np.int64), np.asarray(keys, dtype=np.int64)
+    elif nested:
         distinct, dense = _dense(np.asarray(keys, dtype=np.int64))
     else:
         dense = np.zeros(1, dtype=np.int64)
         distinct = np.arange(int(users.max()) + 1 if len(users) else 0, dtype=np.int64)
-    if nested:
-        in_order, *rows = _blocks(users, dense, nested, times, masks, mask_bits)
+    if (nested and _in_order(users, times, mask_bits)
+            and (split_by_time or _same_time_rows_grouped(users, dense, times, mask_bits))):
+        # Each key's rows are then in time order with its same-time rows adjacent, as the kernels need,
+        # so the rows go to them as they are (sessions rarely share a timestamp, so this is the rule).
+        in_order, rows, nested = True, [dense, times, masks, np.zeros(0, np.bool_)], False
+    elif nested:
+        in_order, *rows = _blocks(users, dense, nested, times, masks, mask_bits, step_bits)
     else:
         in_order, rows = _in_order(users, times, mask_bits), [users, times, masks, np.zeros(0, np.bool_)]
     if not in_order:
@@ -96,12 +118,18 @@ def compute_levels(users: np.ndarray, times: np.ndarray, masks: np.ndarray | Non
         dense = dense[order] if nested else dense
         masks = masks[order] if len(masks) == len(order) else masks
         if nested:
-            in_order, *rows = _blocks(users, dense, nested, times, masks, mask_bits)
+            in_order, *rows = _blocks(users, dense, nested, times, masks, mask_bits, step_bits)
         else:
             rows = [users, times, masks, np.zeros(0, np.bool_)]
     # Blocks hold unpacked times and masks; raw rows keep the packing.
     bits = 0 if nested else mask_bits
-    level, entry, durations = KERNELS[mode](*rows, bits, len(distinct), n_steps, int(window_us), with_durations)
+    if attempts:
+        attempt_key, level, entry, durations = attempt_levels(*rows, bits, len(distinct), n_steps, int(window_us),
+                                                              with_durations, exclusions, MODE_CODES[mode])
+        return KeyLevels(distinct[attempt_key], level, entry + time_origin_us,
+                         durations if with_durations else None)
+    level, entry, durations = KERNELS[mode](*rows, bits, len(distinct), n_steps, int(window_us), with_durations,
+                                            exclusions)
     present = np.flatnonzero(level >= 0)
     entry = entry[present]
     entry[entry != NONE] += time_origin_us
@@ -143,14 +171,34 @@ def _in_order(users, times, mask_bits):
 
 
 @jit
-def _blocks(users, keys, nested, times, masks, mask_bits):
+def _same_time_rows_grouped(users, keys, times, mask_bits):
+    """True when, among each user's rows at one timestamp, every key's rows are adjacent."""
+    n = users.shape[0]
+    first = 0
+    while first < n:
+        time = times[first] >> mask_bits
+        end = first + 1
+        while end < n and users[end] == users[first] and (times[end] >> mask_bits) == time:
+            end += 1
+        for row in range(first + 1, end):
+            if keys[row] != keys[row - 1]:
+                for earlier in range(first, row - 1):
+                    if keys[earlier] == keys[row]:
+                        return False
+        first = end
+    return True
+
+
+@jit
+def _blocks(users, keys, nested, times, masks, mask_bits, step_bits):
     """Group rows into blocks: one key's events at one timestamp, with the steps they match.
 
     Returns (in_order, block_keys, block_times, block_masks, block_other). Rows of one user at one
     timestamp are adjacent in the orders below, so each key's block gathers all its same-time events
     and the modes can take them in step order whatever the row order. `in_order` says whether the
     rows came in (day, user, time) or (user, time) order, either of which puts every user's events
-    in time order; when neither holds the blocks are incomplete and must not be used.
+    in time order; when neither holds the blocks are incomplete and must not be used. A row
+    "matches no step" when its mask has none of `step_bits` (it may still match an exclusion).
     """
     n = users.shape[0]
     block_keys = np.empty(n, dtype=np.int64)
@@ -169,7 +217,7 @@ def _blocks(users, keys, nested, times, masks, mask_bits):
         user = users[first]
         time = times[first] >> mask_bits
         mask = times[first] & low_bits if mask_bits else masks[first]
-        has_other = mask == 0
+        has_other = (mask & step_bits) == 0
         end = first + 1
         all_one_key = True
         while end < n and users[end] == user:
@@ -177,7 +225,7 @@ def _blocks(users, keys, nested, times, masks, mask_bits):
                 break
             row_mask = times[end] & low_bits if mask_bits else masks[end]
             mask |= row_mask
-            has_other = has_other or row_mask == 0
+            has_other = has_other or (row_mask & step_bits) == 0
             if nested and keys[end] != keys[first]:
                 all_one_key = False
             end += 1
@@ -213,7 +261,7 @@ def _blocks(users, keys, nested, times, masks, mask_bits):
                 if keys[other] == key:
                     row_mask = times[other] & low_bits if mask_bits else masks[other]
                     mask |= row_mask
-                    has_other = has_other or row_mask == 0
+                    has_other = has_other or (row_mask & step_bits) == 0
             block_keys[count] = key
             block_times[count] = time
             block_masks[count] = mask

@@ -52,6 +52,18 @@ def step_predicate(query: FunnelQuery, index: int) -> tuple[str, dict[str, Any]]
     return "(" + " and ".join(parts) + ")", parameters
 
 
+def exclusion_predicate(query: FunnelQuery, index: int) -> tuple[str, dict[str, Any]]:
+    """SQL that is true when an event matches exclusion `index` (0-based), and its parameters."""
+    exclusion = query.exclusions[index]
+    prefix = f"exclusion_{index + 1}"
+    parts = [f"events.event_type = ${prefix}_event_type"]
+    parameters: dict[str, Any] = {f"{prefix}_event_type": exclusion.event_type}
+    if exclusion.category is not None:
+        parts.append(f"events.category = ${prefix}_category")
+        parameters[f"{prefix}_category"] = exclusion.category
+    return "(" + " and ".join(parts) + ")", parameters
+
+
 def step_events_sql(query: FunnelQuery, filters: Filters, *, breakdown_values: tuple[str, ...] = ()
                     ) -> StepEventsQuery:
     """The query for the rows `analytics.funnels.core.compute_levels` needs.
@@ -66,7 +78,7 @@ def step_events_sql(query: FunnelQuery, filters: Filters, *, breakdown_values: t
 
     Returns:
         A StepEventsQuery. Columns: user_key (int32), then packed_time, or event_time_us and step_mask
-        (see StepEventsQuery), then session_key (int) when counting sessions, then breakdown_code
+        (see StepEventsQuery), then session_hash (uint64) when counting sessions, then breakdown_code
         (int, 1-based position in `breakdown_values`, 0 for others) when breaking down.
     """
     parameters = filters.sql_parameters()
@@ -78,6 +90,11 @@ def step_events_sql(query: FunnelQuery, filters: Filters, *, breakdown_values: t
         predicate, step_parameters = step_predicate(query, first)
         weights[predicate] = weights.get(predicate, 0) | (1 << index)
         parameters |= step_parameters
+    # Exclusions take the bits after the steps' (bit n_steps + j for exclusion j + 1).
+    for index in range(len(query.exclusions)):
+        predicate, exclusion_parameters = exclusion_predicate(query, index)
+        weights[predicate] = weights.get(predicate, 0) | (1 << (len(query.steps) + index))
+        parameters |= exclusion_parameters
     predicates = list(weights)
     mask = " + ".join(f"{weight} * coalesce({predicate}::bigint, 0)" for predicate, weight in weights.items())
     origin = datetime.combine(filters.start_date, time(), tzinfo=timezone.utc)
@@ -85,24 +102,29 @@ def step_events_sql(query: FunnelQuery, filters: Filters, *, breakdown_values: t
     parameters["time_origin_us"] = time_origin_us
     relative_time = "(epoch_us(events.event_time) - $time_origin_us)"
     span_bits = (filters.days * DAY_MICROSECONDS).bit_length()
-    mask_bits = len(query.steps) if span_bits + len(query.steps) <= PACKED_BITS else 0
+    flag_bits = len(query.steps) + len(query.exclusions)
+    mask_bits = flag_bits if span_bits + flag_bits <= PACKED_BITS else 0
     if mask_bits:
         columns = [f"({relative_time} << {mask_bits}) + {mask} as packed_time"]
     else:
         columns = [f"{relative_time} as event_time_us", f"{mask} as step_mask"]
     joins = ""
+    session_filter = ""
     if query.count_by == "sessions":
-        columns.append("sessions.session_key")
-        # A dense integer per session, so the engine's state is an array rather than a hash map.
-        joins += ("inner join (select session_id, row_number() over () as session_key from fct_sessions) as sessions\n"
-                  "    on sessions.session_id = events.session_id\n")
+        # A 64-bit hash of the session id rather than a join with fct_sessions: a join returns rows
+        # out of storage order, and re-sorting them cost more than the whole funnel. The engine
+        # numbers the (user, hash) pairs densely (`runner.session_keys`). Every fct_events row has a
+        # session of fct_sessions (the mart is built with an inner join on it).
+        columns.append("hash(events.session_id) as session_hash")
+        session_filter = "and events.session_id is not null\n    "
     if query.breakdown is not None:
         column = BREAKDOWN_COLUMNS[query.breakdown]
         value = ("if(events.is_returning, 'returning', 'new')" if column == "is_returning"
                  else f"events.{column}")
         columns.append(f"coalesce(list_position($breakdown_values, {value}), 0) as breakdown_code")
         parameters["breakdown_values"] = list(breakdown_values)
-    step_filter = "" if query.mode == "strict" else "and (" + "\n        or ".join(predicates) + ")"
+    step_filter = session_filter + ("" if query.mode == "strict"
+                                    else "and (" + "\n        or ".join(predicates) + ")")
     sql = (read_sql("funnels/step_events")
            .replace("/*columns*/", ",\n    ".join(columns))
            .replace("/*joins*/", joins)

@@ -22,7 +22,7 @@ from analytics.funnels._jit import NONE, jit
 
 
 @jit
-def ordered_levels(keys, times, masks, others, mask_bits, n_keys, n_steps, window, with_durations):
+def ordered_levels(keys, times, masks, others, mask_bits, n_keys, n_steps, window, with_durations, exclusions):
     """Run the ordered state machine over event rows, one pass.
 
     Args:
@@ -30,11 +30,13 @@ def ordered_levels(keys, times, masks, others, mask_bits, n_keys, n_steps, windo
             adjacent and its timestamps never decrease. Rows of one key at one timestamp are taken
             together, steps in order, and an event matching several steps counts for each.
         times: int64[n] microseconds, or `time << mask_bits | mask` when mask_bits > 0.
-        masks: int64[n] the steps each row matches (bit k: step k + 1) when mask_bits is 0.
+        masks: int64[n] the steps each row matches (bit k: step k + 1; bit n_steps + j: exclusion
+            j + 1) when mask_bits is 0.
         others: bool[n] "the row holds an event that matches no step"; when empty, a row with mask 0
             is such an event.
         mask_bits: see `times`.
         n_keys, n_steps: sizes; window: microseconds, inclusive; with_durations: fill `durations`.
+        exclusions: int64[m, 2], each exclusion's (from_step, to_step), 1-based.
 
     Returns:
         level int8[n_keys] (-1: no rows, else steps reached 0..n_steps), entry int64[n_keys]
@@ -48,6 +50,7 @@ def ordered_levels(keys, times, masks, others, mask_bits, n_keys, n_steps, windo
     n = keys.shape[0]
     low_bits = (1 << mask_bits) - 1
     has_others = others.shape[0] == n
+    step_bits = (1 << n_steps) - 1
     row = 0
     while row < n:
         # The run of rows with this key and timestamp, taken together, steps in order.
@@ -56,15 +59,22 @@ def ordered_levels(keys, times, masks, others, mask_bits, n_keys, n_steps, windo
         key = keys[row]
         time = times[row] >> mask_bits
         mask = times[row] & low_bits if mask_bits else masks[row]
-        other = others[row] if has_others else mask == 0
+        other = others[row] if has_others else (mask & step_bits) == 0
         row += 1
         while row < n and keys[row] == key and (times[row] >> mask_bits) == time:
             row_mask = times[row] & low_bits if mask_bits else masks[row]
             mask |= row_mask
-            other = other or (others[row] if has_others else row_mask == 0)
+            other = other or (others[row] if has_others else (row_mask & step_bits) == 0)
             row += 1
         if level[key] < 0:
             level[key] = 0
+        # An excluded event ends every attempt that has reached its from_step but not its to_step
+        # (taken before this timestamp's step events). Such attempts are all alike from here on,
+        # so clearing their slots is exact; attempts already past to_step keep their own slots.
+        for exclusion in range(exclusions.shape[0]):
+            if (mask >> (n_steps + exclusion)) & 1:
+                for slot in range(exclusions[exclusion, 0] - 1, exclusions[exclusion, 1] - 1):
+                    start[key, slot] = NONE
         for step in range(n_steps):
             if not (mask >> step) & 1:
                 continue

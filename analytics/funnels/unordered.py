@@ -14,7 +14,7 @@ from analytics.funnels._jit import NONE, jit
 
 
 @jit
-def unordered_levels(keys, times, masks, others, mask_bits, n_keys, n_steps, window, with_durations):
+def unordered_levels(keys, times, masks, others, mask_bits, n_keys, n_steps, window, with_durations, exclusions):
     """Run the unordered count over event rows, one pass.
 
     Args:
@@ -22,11 +22,13 @@ def unordered_levels(keys, times, masks, others, mask_bits, n_keys, n_steps, win
             adjacent and its timestamps never decrease. Rows of one key at one timestamp are taken
             together, steps in order, and an event matching several steps counts for each.
         times: int64[n] microseconds, or `time << mask_bits | mask` when mask_bits > 0.
-        masks: int64[n] the steps each row matches (bit k: step k + 1) when mask_bits is 0.
+        masks: int64[n] the steps each row matches (bit k: step k + 1; bit n_steps + j: exclusion
+            j + 1) when mask_bits is 0.
         others: bool[n] "the row holds an event that matches no step"; when empty, a row with mask 0
             is such an event.
         mask_bits: see `times`.
         n_keys, n_steps: sizes; window: microseconds, inclusive; with_durations: fill `durations`.
+        exclusions: int64[m, 2], each exclusion's (from_step, to_step), 1-based.
 
     Returns:
         level int8[n_keys] (-1: no rows, else steps reached 0..n_steps), entry int64[n_keys]
@@ -40,6 +42,7 @@ def unordered_levels(keys, times, masks, others, mask_bits, n_keys, n_steps, win
     n = keys.shape[0]
     low_bits = (1 << mask_bits) - 1
     has_others = others.shape[0] == n
+    step_bits = (1 << n_steps) - 1
     row = 0
     while row < n:
         # The run of rows with this key and timestamp, taken together, steps in order.
@@ -48,16 +51,21 @@ def unordered_levels(keys, times, masks, others, mask_bits, n_keys, n_steps, win
         key = keys[row]
         time = times[row] >> mask_bits
         mask = times[row] & low_bits if mask_bits else masks[row]
-        other = others[row] if has_others else mask == 0
+        other = others[row] if has_others else (mask & step_bits) == 0
         row += 1
         while row < n and keys[row] == key and (times[row] >> mask_bits) == time:
             row_mask = times[row] & low_bits if mask_bits else masks[row]
             mask |= row_mask
-            other = other or (others[row] if has_others else row_mask == 0)
+            other = other or (others[row] if has_others else (row_mask & step_bits) == 0)
             row += 1
         if level[key] < 0:
             level[key] = 0
-        if mask == 0:
+        if exclusions.shape[0] and (mask >> n_steps) != 0:
+            # Unordered steps have no order, so an excluded event (whatever its step range) cuts
+            # every earlier step event out of later windows; this timestamp's steps come after it.
+            for step in range(n_steps):
+                latest[key, step] = NONE
+        if (mask & step_bits) == 0:
             continue
         for step in range(n_steps):
             if (mask >> step) & 1:

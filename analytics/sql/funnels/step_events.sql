@@ -1,6 +1,7 @@
 -- The events a funnel reads: one row per event of fct_events in the global filters, with a bit
--- mask of the steps it matches (bit k for step k + 1). analytics/funnels/events_sql.py fills the
--- /*slots*/ with fragments built from column names and $parameters only; values are always bound.
+-- mask of the steps it matches (bit k for step k + 1; exclusion j + 1 takes bit n_steps + j).
+-- analytics/funnels/events_sql.py fills the /*slots*/ with fragments built from column names and
+-- $parameters only; values are always bound.
 -- Times are microseconds since $time_origin_us; when the mask fits beside them, the two are packed
 -- into one integer (time << mask_bits | mask), which halves what crosses into Python.
 -- No ORDER BY: fct_events is stored by (event_date, user_key, event_time), which is the order the
