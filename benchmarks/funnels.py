@@ -14,14 +14,10 @@ most 3x our 3-step time.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import statistics
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Callable
 
 import duckdb
 
@@ -29,11 +25,8 @@ from analytics.filters import Filters
 from analytics.funnels import FunnelExclusion, FunnelQuery, count_funnel, parse_steps, run_funnel
 from analytics.overview import filter_options
 from analytics.warehouse import build_warehouse
+from benchmarks.common import DATA, machine, median_seconds, write_section
 
-ROOT = Path(__file__).resolve().parent.parent
-DATA = Path(__file__).resolve().parent / ".data"
-RESULTS = ROOT / "BENCHMARKS.md"
-BEGIN, END = "<!-- funnels:begin -->", "<!-- funnels:end -->"
 THREE_STEPS = "view,cart,purchase"
 TEN_STEPS = "view,cart,purchase,view,cart,purchase,view,cart,purchase,view"
 WINDOW = timedelta(hours=1)
@@ -52,25 +45,14 @@ class Result:
     target: str
 
 
-def median_seconds(work: Callable[[], object], runs: int, warmup: int = 2) -> float:
-    """Median wall time of `work` over `runs` calls, after `warmup` untimed calls."""
-    for _ in range(warmup):
-        work()
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
-
-
 class ClickHouseFunnel:
     """The peer: fct_events' funnel columns in a chdb Memory table, funnels with windowFunnel."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         from chdb import session
 
-        events = con.execute(
+        # chdb's Python(events) table function finds this frame by its variable name.
+        events = con.execute(  # noqa: F841
             "select user_key::uinteger as user_key, epoch_us(event_time)::ubigint as event_time_us, event_type "
             "from fct_events"
         ).df()
@@ -127,14 +109,10 @@ def measure(con: duckdb.DuckDBPyConnection, peer: ClickHouseFunnel, filters: Fil
 def write_results(results: list[Result], events: int, command: str) -> str:
     import chdb
 
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() \
-        else platform.processor()
     three = next(result for result in results if result.steps == 3 and result.mode == "ordered")
     lines = [
-        BEGIN,
-        f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {os.cpu_count()} cores ({cpu}), "
-        f"Python {platform.python_version()}, DuckDB {duckdb.__version__}, chdb {chdb.__version__}.",
+        f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {machine()}, "
+        f"DuckDB {duckdb.__version__}, chdb {chdb.__version__}.",
         f"Command: `{command}`. Data: the 10M sample ({events:,} events), the whole year, window 1 h; "
         "counts checked equal before timing.",
         "",
@@ -148,16 +126,7 @@ def write_results(results: list[Result], events: int, command: str) -> str:
         lines.append(f"| {result.measure} | {result.ours_seconds * 1000:,.0f} ms | "
                      f"{result.clickhouse_seconds * 1000:,.0f} ms | {result.runs} | "
                      f"{result.clickhouse_seconds / result.ours_seconds:.2f}× | {note} |")
-    lines.append(END)
-    section = "\n".join(lines)
-    existing = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else ""
-    if BEGIN in existing and END in existing:
-        head, rest = existing.split(BEGIN, 1)
-        updated = head + section + rest.split(END, 1)[1]
-    else:
-        updated = existing.rstrip("\n") + "\n\n" + section + "\n"
-    RESULTS.write_text(updated, encoding="utf-8")
-    return section
+    return write_section("funnels", "\n".join(lines))
 
 
 # The Funnels page's heaviest views over the whole range (issue 4: every interaction under 1 s warm).
@@ -175,7 +144,7 @@ def measure_page_views(con: duckdb.DuckDBPyConnection, filters: Filters, runs: i
     timings = []
     for name, fields in PAGE_VIEWS.items():
         query = FunnelQuery(parse_steps(THREE_STEPS), WINDOW, **fields)
-        timings.append((name, median_seconds(lambda: run_funnel(con, query, filters), runs)))
+        timings.append((name, median_seconds(lambda: run_funnel(con, query, filters), runs, warmup=2)))
     return timings
 
 
