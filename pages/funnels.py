@@ -46,19 +46,20 @@ if filters is None:
 
 # The funnel definition. Every widget is bound to the URL, so a link reproduces the funnel.
 with st.container(border=True):
-    settings = st.columns([0.9, 0.9, 1.7, 1.3, 1.3, 1.1])
-    step_count = settings[0].number_input("Steps", min_value=MIN_STEPS, max_value=MAX_STEPS, value=len(DEFAULT_STEPS),
-                                          key="steps", bind="query-params")
-    window_name = settings[1].selectbox("Window", list(WINDOWS), index=2, key="window", bind="query-params",
-                                        help="How long after the first step the last one may happen.")
-    mode = settings[2].segmented_control("Order", list(MODES), default="Ordered", required=True, key="mode",
-                                         bind="query-params", help=MODE_HELP)
-    count_by = settings[3].segmented_control("Count", list(COUNTS), default="Users", required=True, key="count",
-                                             bind="query-params", help=COUNT_HELP)
-    breakdown = settings[4].selectbox("Breakdown", list(BREAKDOWNS), key="by", bind="query-params",
-                                      help="Compute the funnel separately within each value.")
-    period_name = PERIODS[settings[5].segmented_control("Trend by", list(PERIODS), default="Day", required=True,
-                                                        key="period", bind="query-params")]
+    # A wrapping row, so every control keeps its natural width (option labels are never cut).
+    with st.container(horizontal=True, gap="small", wrap=True):
+        step_count = st.number_input("Steps", min_value=MIN_STEPS, max_value=MAX_STEPS, value=len(DEFAULT_STEPS),
+                                     key="steps", bind="query-params", width=110)
+        window_name = st.selectbox("Window", list(WINDOWS), index=2, key="window", bind="query-params",
+                                   help="How long after the first step the last one may happen.", width=130)
+        mode = st.segmented_control("Order", list(MODES), default="Ordered", required=True, key="mode",
+                                    bind="query-params", help=MODE_HELP, width="content")
+        count_by = st.segmented_control("Count", list(COUNTS), default="Users", required=True, key="count",
+                                        bind="query-params", help=COUNT_HELP, width="content")
+        breakdown = st.selectbox("Breakdown", list(BREAKDOWNS), key="by", bind="query-params",
+                                 help="Compute the funnel separately within each value.", width=200)
+        period_name = PERIODS[st.segmented_control("Trend by", list(PERIODS), default="Day", required=True,
+                                                   key="period", bind="query-params", width="content")]
     steps = []
     with st.container(horizontal=True, gap="small"):
         for number in range(1, int(step_count) + 1):
