@@ -50,6 +50,9 @@ def format_exact(value: float | None, unit: str) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
     if unit == "ratio":
+        # Tiny shares (16 buyers of 61k viewers) keep two significant digits instead of reading 0.0%.
+        if 0 < abs(value) < 0.0005:
+            return f"{value * 100:.2g}%"
         return f"{value:.1%}"
     if unit == "currency":
         return f"{value:,.2f}"
