@@ -91,7 +91,9 @@ def _first_line(path: Path) -> bytes:
 
 def _split_header(line: bytes, delimiter: str) -> list[str]:
     text = line.removeprefix(UTF8_BOM).decode("utf-8", errors="replace").rstrip("\r\n")
-    return [name.strip() for name in next(csv.reader(io.StringIO(text), delimiter=delimiter), [])]
+    # newline="" lets the csv module treat a stray carriage return as the end of the header
+    # instead of raising on it (a malformed file must get a report, not a traceback).
+    return [name.strip() for name in next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), [])]
 
 
 def choose_variant(path: Path, variants: tuple[Mapping, ...]) -> tuple[Mapping, list[str], bool]:
