@@ -4,7 +4,8 @@ Without Numba the kernels run as plain Python: the same results, much slower.
 
 Compiled code is cached on disk and re-compiled when its own source file changes. The cache does
 not follow calls into other modules, so a compiled function here must not call compiled functions
-from another file (module constants such as NONE are fine: they never change).
+from another file (module constants such as NONE are fine: they never change). That is why all
+the kernels live in `kernels.py`, beside the helper they share.
 """
 
 from __future__ import annotations
@@ -26,3 +27,10 @@ def jit(function: Callable[..., Any]) -> Callable[..., Any]:
     if _njit is None:  # pragma: no cover
         return function
     return _njit(cache=True, nogil=True)(function)
+
+
+def jit_inline(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Like `jit`, but inlined into its callers at compile time, for small helpers on the hot path."""
+    if _njit is None:  # pragma: no cover
+        return function
+    return _njit(cache=True, nogil=True, inline="always")(function)

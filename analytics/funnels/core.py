@@ -1,8 +1,8 @@
 """From event arrays to each funnel key's level: one pass in storage order, re-sorted only if needed.
 
 This layer knows nothing about SQL, so tests can feed it random event logs and compare it with an
-independent reference and with ClickHouse. The order modes' rules live in ordered.py, strict.py and
-unordered.py; this module walks the events and hands each key's same-timestamp events to them.
+independent reference and with ClickHouse. The order modes' rules live in kernels.py; this
+module prepares the event arrays and hands them to the kernel of the query's mode.
 """
 
 from __future__ import annotations
@@ -12,10 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from analytics.funnels._jit import NONE, jit
-from analytics.funnels.attempts import MODE_CODES, attempt_levels
-from analytics.funnels.ordered import ordered_levels
-from analytics.funnels.strict import strict_levels
-from analytics.funnels.unordered import unordered_levels
+from analytics.funnels.kernels import MODE_CODES, attempt_levels, ordered_levels, strict_levels, unordered_levels
 
 KERNELS = {"ordered": ordered_levels, "strict": strict_levels, "unordered": unordered_levels}
 DAY_MICROSECONDS = 86_400_000_000
@@ -74,7 +71,7 @@ def compute_levels(users: np.ndarray, times: np.ndarray, masks: np.ndarray | Non
         mask_bits, time_origin_us: how `times` is packed (see above); 0 when it is not.
         exclusions: int[m, 2], each exclusion's (from_step, to_step), 1-based, from_step < to_step;
             None or m = 0 for none. docs/funnels.md, "Exclusions", has the rule.
-        attempts: count every attempt (see analytics/funnels/attempts.py) rather than each key once.
+        attempts: count every attempt (see analytics/funnels/kernels.py) rather than each key once.
         dense_keys: when given, `keys` are already dense, in [0, dense_keys): they are used as they are
             (saves a pass over the rows).
         split_by_time: `keys` only split each user's events by time (such as the user within each day or

@@ -94,7 +94,7 @@ class FunnelQuery:
             one window count as reaching step k). docs/funnels.md has the exact rules.
         count_by: "users" (a user counts once, at the furthest step reached), "sessions" (each
             session is its own funnel attempt) or "conversions" (every attempt of a user counts; see
-            analytics/funnels/attempts.py for how attempts are delimited).
+            analytics/funnels/kernels.py for how attempts are delimited).
         breakdown: None, or a key of `BREAKDOWN_COLUMNS`: the funnel is computed separately within
             each value (only events with that value count).
         exclusions: up to `MAX_EXCLUSIONS` `FunnelExclusion`s; see docs/funnels.md, "Exclusions".

@@ -1,0 +1,369 @@
+"""The funnel kernels: one compiled pass over the event rows per order mode, and one for attempts.
+
+They live in one module because they share `_next_run`, and Numba's on-disk cache only notices a
+change to a called compiled function when it sits in the same file (see `_jit`).
+
+Ordered funnels: ClickHouse `windowFunnel(window)` (default mode), one pass over the events.
+
+The state machine, per funnel key (a user, a session, or a user within a breakdown value):
+events are taken in time order, and events with the same timestamp in step order (an event
+that matches several steps counts for each, lowest step first). `start[k]` is the start time of
+the latest attempt that has reached step k + 1:
+
+- a step-1 event at time t sets `start[0] = t`;
+- a step-k event (k > 1) at time t with `start[k-2]` set and `t <= start[k-2] + window`
+  sets `start[k-1] = start[k-2]`.
+
+The level is the furthest step any attempt reached. Starts only move forward in time, so the
+latest start is always the best one to extend, which is why one pass is exact and the work grows
+linearly with the number of steps (no enumeration of step combinations).
+
+Strict funnels: ClickHouse `windowFunnel(window, 'strict_order')`, one pass over all events.
+
+Like the ordered state machine, but every event of the key counts, not only step events. Once an
+attempt has started (a step-1 event was seen), the scan stops for good at the first event that
+matches no step, or at a step-k event whose step k - 1 was never reached. Events at one timestamp
+are taken non-step events first, then steps in order, as ClickHouse sorts them. A step event that
+arrives after the window has passed is skipped without stopping the scan, as in ClickHouse.
+
+Unordered funnels: reaching step k means doing any k of the steps within one window.
+
+Per key, the level is the largest number of distinct steps that all have an event inside one
+window of the given length (both ends inclusive). The best window can always be taken to end at
+an event, so one pass that keeps each step's latest event time and counts the steps seen within
+`window` before each event is exact. An event that matches several steps counts for each.
+
+Counting total conversions: every attempt of a user counts, not only the user's best one.
+
+Attempts, per user, in time order (events at one timestamp taken as in the other modes: excluded
+events first, then steps in order):
+
+- A step-1 event (unordered: any step event) starts an attempt when none is in progress.
+- The attempt is in progress until it completes (reaches the last step; step events at that same
+  timestamp belong to it) or its window has passed (an event more than `window` after its start).
+  In strict mode an event that matches no step, or a step out of order, also ends it; in unordered
+  mode any excluded event does. Step-1 events during an attempt start nothing.
+- Within an attempt the steps advance as in the order mode, from the attempt's own start only.
+  Exclusions (ordered, strict) stop the attempt's progress between from_step and to_step exactly as
+  they do for users; an attempt they stop for good still runs until its window passes.
+
+Each attempt reports the furthest step it reached; a completed attempt is one conversion.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from analytics.funnels._jit import NONE, jit, jit_inline
+
+
+@jit_inline
+def _next_run(row, keys, times, masks, others, mask_bits, step_bits):
+    """Read the run of rows that share the key and timestamp of `row`.
+
+    Args:
+        row: index of the run's first row.
+        keys, times, masks, others, mask_bits: as the kernels take them.
+        step_bits: the mask of the step bits, (1 << n_steps) - 1.
+
+    Returns:
+        (next row after the run, key, time in microseconds, the union of the run's masks,
+        whether any row of the run matches no step).
+    """
+    n = keys.shape[0]
+    low_bits = (1 << mask_bits) - 1
+    has_others = others.shape[0] == n
+    key = keys[row]
+    time = times[row] >> mask_bits
+    mask = times[row] & low_bits if mask_bits else masks[row]
+    other = others[row] if has_others else (mask & step_bits) == 0
+    row += 1
+    while row < n and keys[row] == key and (times[row] >> mask_bits) == time:
+        row_mask = times[row] & low_bits if mask_bits else masks[row]
+        mask |= row_mask
+        other = other or (others[row] if has_others else (row_mask & step_bits) == 0)
+        row += 1
+    return row, key, time, mask, other
+
+
+@jit
+def ordered_levels(keys, times, masks, others, mask_bits, n_keys, n_steps, window, with_durations, exclusions):
+    """Run the ordered state machine over event rows, one pass.
+
+    Args:
+        keys: int[n] dense funnel key of each row, in [0, n_keys); a key's rows at one timestamp are
+            adjacent and its timestamps never decrease. Rows of one key at one timestamp are taken
+            together, steps in order, and an event matching several steps counts for each.
+        times: int64[n] microseconds, or `time << mask_bits | mask` when mask_bits > 0.
+        masks: int64[n] the steps each row matches (bit k: step k + 1; bit n_steps + j: exclusion
+            j + 1) when mask_bits is 0.
+        others: bool[n] "the row holds an event that matches no step"; when empty, a row with mask 0
+            is such an event.
+        mask_bits: see `times`.
+        n_keys, n_steps: sizes; window: microseconds, inclusive; with_durations: fill `durations`.
+        exclusions: int64[m, 2], each exclusion's (from_step, to_step), 1-based.
+
+    Returns:
+        level int8[n_keys] (-1: no rows, else steps reached 0..n_steps), entry int64[n_keys]
+        (first step-1 time, else NONE) and durations int64[n_keys, n_steps] (from the attempt's
+        start to the first time each step was reached, NONE if never; 1x1 unless with_durations).
+    """
+    level = np.full(n_keys, -1, dtype=np.int8)
+    entry = np.full(n_keys, NONE, dtype=np.int64)
+    durations = np.full((n_keys, n_steps) if with_durations else (1, 1), NONE, dtype=np.int64)
+    start = np.full((n_keys, n_steps), NONE, dtype=np.int64)
+    n = keys.shape[0]
+    step_bits = (1 << n_steps) - 1
+    row = 0
+    while row < n:
+        # The run of rows with this key and timestamp, taken together, steps in order.
+        row, key, time, mask, other = _next_run(row, keys, times, masks, others, mask_bits, step_bits)
+        if level[key] < 0:
+            level[key] = 0
+        # An excluded event ends every attempt that has reached its from_step but not its to_step
+        # (taken before this timestamp's step events). Such attempts are all alike from here on,
+        # so clearing their slots is exact; attempts already past to_step keep their own slots.
+        for exclusion in range(exclusions.shape[0]):
+            if (mask >> (n_steps + exclusion)) & 1:
+                for slot in range(exclusions[exclusion, 0] - 1, exclusions[exclusion, 1] - 1):
+                    start[key, slot] = NONE
+        for step in range(n_steps):
+            if not (mask >> step) & 1:
+                continue
+            if step == 0:
+                start[key, 0] = time
+                if level[key] == 0:
+                    level[key] = 1
+                    entry[key] = time
+                    if with_durations:
+                        durations[key, 0] = 0
+            else:
+                chain_start = start[key, step - 1]
+                if chain_start != NONE and time - chain_start <= window:
+                    start[key, step] = chain_start
+                    if level[key] == step:
+                        level[key] = step + 1
+                        if with_durations:
+                            durations[key, step] = time - chain_start
+    return level, entry, durations
+
+
+@jit
+def strict_levels(keys, times, masks, others, mask_bits, n_keys, n_steps, window, with_durations, exclusions):
+    """Run the strict state machine over event rows, one pass.
+
+    Args:
+        keys: int[n] dense funnel key of each row, in [0, n_keys); a key's rows at one timestamp are
+            adjacent and its timestamps never decrease. Rows of one key at one timestamp are taken
+            together, steps in order, and an event matching several steps counts for each.
+        times: int64[n] microseconds, or `time << mask_bits | mask` when mask_bits > 0.
+        masks: int64[n] the steps each row matches (bit k: step k + 1; bit n_steps + j: exclusion
+            j + 1) when mask_bits is 0.
+        others: bool[n] "the row holds an event that matches no step"; when empty, a row with mask 0
+            is such an event.
+        mask_bits: see `times`.
+        n_keys, n_steps: sizes; window: microseconds, inclusive; with_durations: fill `durations`.
+        exclusions: int64[m, 2], each exclusion's (from_step, to_step), 1-based.
+
+    Returns:
+        level int8[n_keys] (-1: no rows, else steps reached 0..n_steps), entry int64[n_keys]
+        (first step-1 time, else NONE) and durations int64[n_keys, n_steps] (from the attempt's
+        start to the first time each step was reached, NONE if never; 1x1 unless with_durations).
+    """
+    level = np.full(n_keys, -1, dtype=np.int8)
+    entry = np.full(n_keys, NONE, dtype=np.int64)
+    durations = np.full((n_keys, n_steps) if with_durations else (1, 1), NONE, dtype=np.int64)
+    start = np.full((n_keys, n_steps), NONE, dtype=np.int64)
+    started = np.zeros(n_keys, dtype=np.bool_)
+    stopped = np.zeros(n_keys, dtype=np.bool_)
+    n = keys.shape[0]
+    step_bits = (1 << n_steps) - 1
+    row = 0
+    while row < n:
+        # The run of rows with this key and timestamp, taken together, steps in order.
+        row, key, time, mask, other = _next_run(row, keys, times, masks, others, mask_bits, step_bits)
+        if level[key] < 0:
+            level[key] = 0
+        if stopped[key]:
+            continue
+        if other and started[key]:
+            stopped[key] = True
+            continue
+        # An excluded event ends every attempt that has reached its from_step but not its to_step
+        # (taken before this timestamp's step events). Such attempts are all alike from here on,
+        # so clearing their slots is exact; attempts already past to_step keep their own slots.
+        for exclusion in range(exclusions.shape[0]):
+            if (mask >> (n_steps + exclusion)) & 1:
+                for slot in range(exclusions[exclusion, 0] - 1, exclusions[exclusion, 1] - 1):
+                    start[key, slot] = NONE
+        for step in range(n_steps):
+            if not (mask >> step) & 1:
+                continue
+            if step == 0:
+                start[key, 0] = time
+                started[key] = True
+                if level[key] == 0:
+                    level[key] = 1
+                    entry[key] = time
+                    if with_durations:
+                        durations[key, 0] = 0
+            elif started[key] and start[key, step - 1] == NONE:
+                stopped[key] = True
+                break
+            else:
+                chain_start = start[key, step - 1]
+                if chain_start != NONE and time - chain_start <= window:
+                    start[key, step] = chain_start
+                    if level[key] == step:
+                        level[key] = step + 1
+                        if with_durations:
+                            durations[key, step] = time - chain_start
+    return level, entry, durations
+
+
+@jit
+def unordered_levels(keys, times, masks, others, mask_bits, n_keys, n_steps, window, with_durations, exclusions):
+    """Run the unordered count over event rows, one pass.
+
+    Args:
+        keys: int[n] dense funnel key of each row, in [0, n_keys); a key's rows at one timestamp are
+            adjacent and its timestamps never decrease. Rows of one key at one timestamp are taken
+            together, steps in order, and an event matching several steps counts for each.
+        times: int64[n] microseconds, or `time << mask_bits | mask` when mask_bits > 0.
+        masks: int64[n] the steps each row matches (bit k: step k + 1; bit n_steps + j: exclusion
+            j + 1) when mask_bits is 0.
+        others: bool[n] "the row holds an event that matches no step"; when empty, a row with mask 0
+            is such an event.
+        mask_bits: see `times`.
+        n_keys, n_steps: sizes; window: microseconds, inclusive; with_durations: fill `durations`.
+        exclusions: int64[m, 2], each exclusion's (from_step, to_step), 1-based.
+
+    Returns:
+        level int8[n_keys] (-1: no rows, else steps reached 0..n_steps), entry int64[n_keys]
+        (first step event, else NONE) and durations int64[n_keys, n_steps] (from the attempt's
+        start to the first time each step was reached, NONE if never; 1x1 unless with_durations).
+    """
+    level = np.full(n_keys, -1, dtype=np.int8)
+    entry = np.full(n_keys, NONE, dtype=np.int64)
+    durations = np.full((n_keys, n_steps) if with_durations else (1, 1), NONE, dtype=np.int64)
+    latest = np.full((n_keys, n_steps), NONE, dtype=np.int64)
+    n = keys.shape[0]
+    step_bits = (1 << n_steps) - 1
+    row = 0
+    while row < n:
+        # The run of rows with this key and timestamp, taken together, steps in order.
+        row, key, time, mask, other = _next_run(row, keys, times, masks, others, mask_bits, step_bits)
+        if level[key] < 0:
+            level[key] = 0
+        if exclusions.shape[0] and (mask >> n_steps) != 0:
+            # Unordered steps have no order, so an excluded event (whatever its step range) cuts
+            # every earlier step event out of later windows; this timestamp's steps come after it.
+            for step in range(n_steps):
+                latest[key, step] = NONE
+        if (mask & step_bits) == 0:
+            continue
+        for step in range(n_steps):
+            if (mask >> step) & 1:
+                latest[key, step] = time
+        if level[key] == 0:
+            entry[key] = time
+        count = 0
+        earliest = time
+        for step in range(n_steps):
+            seen = latest[key, step]
+            if seen != NONE and time - seen <= window:
+                count += 1
+                if seen < earliest:
+                    earliest = seen
+        if count > level[key]:
+            if with_durations:
+                for reached in range(level[key], count):
+                    durations[key, reached] = 0 if reached == 0 else time - earliest
+            level[key] = count
+    return level, entry, durations
+
+
+MODE_CODES = {"ordered": 0, "strict": 1, "unordered": 2}
+
+
+@jit
+def attempt_levels(keys, times, masks, others, mask_bits, n_keys, n_steps, window, with_durations, exclusions,
+                   mode_code):
+    """Split each key's events into attempts and run the order mode within each, one pass.
+
+    Args:
+        keys, times, masks, others, mask_bits, n_keys, n_steps, window, with_durations, exclusions:
+            as for `ordered_levels`.
+        mode_code: 0 ordered, 1 strict, 2 unordered (`MODE_CODES`).
+
+    Returns:
+        attempt_key int64[a] (the dense key of each attempt, in the order attempts started),
+        level int8[a] (steps reached, 1..n_steps), start int64[a] (the attempt's first event time)
+        and durations int64[a, n_steps] (from the start to first reaching each step, NONE if never;
+        1x1 unless with_durations).
+    """
+    n = keys.shape[0]
+    attempt_key = np.empty(n, dtype=np.int64)
+    level = np.zeros(n, dtype=np.int8)
+    start = np.empty(n, dtype=np.int64)
+    durations = np.full((n, n_steps) if with_durations else (1, 1), NONE, dtype=np.int64)
+    current = np.full(n_keys, -1, dtype=np.int64)
+    reached = np.zeros((n_keys, n_steps), dtype=np.bool_)
+    count = 0
+    step_bits = (1 << n_steps) - 1
+    row = 0
+    while row < n:
+        # The run of rows with this key and timestamp, taken together, steps in order.
+        row, key, time, mask, other = _next_run(row, keys, times, masks, others, mask_bits, step_bits)
+        attempt = current[key]
+        if attempt >= 0 and time - start[attempt] > window:
+            attempt = -1
+        if attempt >= 0 and mode_code == 1 and other:
+            attempt = -1
+        if attempt >= 0:
+            for exclusion in range(exclusions.shape[0]):
+                if (mask >> (n_steps + exclusion)) & 1:
+                    if mode_code == 2:
+                        attempt = -1
+                        break
+                    for slot in range(exclusions[exclusion, 0] - 1, exclusions[exclusion, 1] - 1):
+                        reached[key, slot] = False
+        current[key] = attempt
+        for step in range(n_steps):
+            if not (mask >> step) & 1:
+                continue
+            if attempt < 0:
+                if step != 0 and mode_code != 2:
+                    continue
+                attempt = count
+                count += 1
+                current[key] = attempt
+                attempt_key[attempt] = key
+                start[attempt] = time
+                for slot in range(n_steps):
+                    reached[key, slot] = False
+            if mode_code == 2:
+                if not reached[key, step]:
+                    reached[key, step] = True
+                    level[attempt] += 1
+                    if with_durations:
+                        durations[attempt, level[attempt] - 1] = time - start[attempt]
+            elif step == 0:
+                if level[attempt] == 0:
+                    reached[key, 0] = True
+                    level[attempt] = 1
+                    if with_durations:
+                        durations[attempt, 0] = 0
+            elif reached[key, step - 1]:
+                reached[key, step] = True
+                if level[attempt] <= step:
+                    level[attempt] = step + 1
+                    if with_durations:
+                        durations[attempt, step] = time - start[attempt]
+            elif mode_code == 1:
+                current[key] = -1  # a step out of order ends a strict attempt
+                break
+            if level[attempt] == n_steps:
+                current[key] = -1
+                break
+    return attempt_key[:count], level[:count], start[:count], durations[:count] if with_durations else durations
