@@ -12,13 +12,16 @@ import argparse
 import sys
 from typing import NoReturn, Sequence
 
-from analytics.commands import build, cart_dropoff, funnel, importing, info, kpis
+from analytics.commands import (
+    build, cart_dropoff, customers, explain, features, forecast, funnel, importing, info, kpis, predict, recommend,
+)
 from analytics.errors import ShopLensError
 
 USAGE_ERROR = 2
 
 # In the order `shoplens --help` lists them.
-COMMANDS = (build, info, kpis, funnel, cart_dropoff, importing)
+COMMANDS = (build, info, kpis, funnel, cart_dropoff, customers, predict, forecast, recommend, features, explain,
+            importing)
 
 
 class _Parser(argparse.ArgumentParser):

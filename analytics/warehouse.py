@@ -286,6 +286,11 @@ def _has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool
     ).fetchone()[0])
 
 
+def data_version(con: duckdb.DuckDBPyConnection) -> str:
+    """The warehouse build's data version (a new id per build); caches and model cards key on it."""
+    return con.execute("select data_version from meta_warehouse").fetchone()[0]
+
+
 def connect(path: Path) -> duckdb.DuckDBPyConnection:
     """Open a ready warehouse read-only.
 

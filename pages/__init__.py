@@ -52,6 +52,17 @@ PAGES: tuple[PageSpec, ...] = (
              "Where shoppers drop out between steps such as view, cart and purchase, by segment and over time."),
     PageSpec("Merchandising", "pages/cart_dropoff.py", "Cart drop-off", ":material/remove_shopping_cart:",
              "cart_dropoff", "How long carts wait to be bought, which are abandoned and recovered, and why."),
+    PageSpec("Management", "pages/customers.py", "Customers", ":material/group:", "customers",
+             "Who the best customers are, who is slipping away and what each is worth: retention cohorts, "
+             "RFM segments, lifetime value and purchase and churn probability."),
+    PageSpec("Management", "pages/forecasts.py", "Forecasts", ":material/trending_up:", "forecasts",
+             "Backtested sales forecasts by category, product or channel, their drivers, and what they "
+             "mean for stock."),
+    PageSpec("Merchandising", "pages/recommendations.py", "Recommendations", ":material/recommend:",
+             "recommendations", "What to show each shopper and which products sell together, with a reason "
+             "for every item and a leaderboard of models."),
+    PageSpec("Data science", "pages/explanations.py", "Explanations", ":material/psychology:", "cart_dropoff",
+             "Every model's card, SHAP summary and dependence plots, single-row explanations and a fairness check."),
     PageSpec("Data science", "pages/data.py", "Data", ":material/upload_file:", "data",
              "Import your own exports: preview, column mapping and a validation report before committing; "
              "import history and rejected rows.", has_charts=False),
