@@ -6,7 +6,7 @@ import streamlit as st
 
 from analytics.cart_dropoff import load_cart_dropoff, load_winback_segment
 from analytics.charts import cart_dropoff as charts
-from analytics.explain.cart_conversion import explain_cart_conversion
+from analytics.explain.cart_conversion import train_cart_model
 from analytics.overview import filter_options
 from pages import common, explanation_panel
 
@@ -86,7 +86,8 @@ with st.container(border=True):
         with st.container(gap=None):
             st.markdown(f"**Win-back list: carted, not bought within {window}**")
             st.caption(f"{len(winback):,} carts; those bought later after all are marked recovered.")
-        st.download_button("CSV", data=common.to_csv(winback), file_name="cart-winback.csv", mime="text/csv",
+        # A callable: the CSV of every abandoned cart is written only when downloaded, not on each rerun.
+        st.download_button("CSV", data=lambda: common.to_csv(winback), file_name="cart-winback.csv", mime="text/csv",
                            key="download_winback", type="tertiary", icon=":material/download:", on_click="ignore",
                            help="Download every abandoned cart (user, product, price, device, channel) as CSV")
     st.dataframe(winback.head(200), hide_index=True, height=240)
@@ -94,5 +95,6 @@ with st.container(border=True):
 use_history = st.toggle("Learn from all history up to the end date", value=True, key="model_history",
                         help="More carts give a steadier model; off learns from the chosen dates only.")
 training_filters = replace(filters, start_date=options.first_date) if use_history else filters
-explanation_panel.show(explain_cart_conversion, training_filters, within_hours, key="cart",
-                       title=f"Why carts are bought within {window}", segment_labels=SEGMENT_LABELS)
+explanation_panel.show_trained(train_cart_model, training_filters, within_hours, key="cart",
+                               title=f"Why carts are bought within {window}", segment_labels=SEGMENT_LABELS,
+                               row_label="Cart")

@@ -1,28 +1,70 @@
-"""The "Explain this chart" panel: one component any page attaches beside a chart.
+"""The "Explain this chart" panel: one component every model-backed page attaches beside its chart.
 
-A page passes an engine function that fits and explains a model
-(`analytics.explain`, returning a `ModelExplanation`) and its arguments:
+How to attach the panel
+-----------------------
+Write a trainer in `analytics/` that takes a warehouse connection first and returns an
+`analytics.explain.trained.TrainedModel` (any task: "classification", "regression",
+"ranking"); every other argument must be hashable (Filters, numbers, strings, tuples).
+Then, in the page, below the chart the model explains:
 
-    explanation_panel.show(explain_cart_conversion, filters, 24.0, key="cart",
-                           segment_labels={"price_band": "Price band", "device": "Device"})
+    from analytics.features.predictive import train_churn_model
+    from pages import explanation_panel
 
-The fit runs once per warehouse build and arguments (`st.cache_resource`
-keyed on the data version); the cached explanation is shared by every
-session and never modified. The panel shows the time-split validation
-metrics, the SHAP bar chart and beeswarm, the calibration curve, and an
-explanation for a segment the user picks. This module draws UI only.
+    explanation_panel.show_trained(
+        train_churn_model, key="churn", title="Why customers are predicted to churn",
+        segment_labels={"device": "Device", "is_returning": "New vs returning"},
+        row_label="Customer",
+    )
+
+Extra positional and keyword arguments go to the trainer:
+`show_trained(train_cart_model, filters, 24.0, key="cart")` calls
+`train_cart_model(connection, filters, 24.0)`. The trainer runs once per warehouse build
+and arguments (`st.cache_resource` keyed on the data version), its SHAP values are
+computed once with it (`analytics.explain.tree_shap.explain_trained`, a stated sample of
+at most 2,000 rows), and the model card is recorded for the Explanations page. The
+cached model and explanation are shared by every session: never modify them.
+
+The panel shows the validation metrics for the task, the global SHAP bar chart, the
+beeswarm, the calibration curve (classifiers), a segment explanation (segments are the
+TrainedModel's `segments` columns; `segment_labels` picks and names them), and behind a
+"Look closer" toggle a dependence plot for a chosen feature and a waterfall for a chosen
+row (`row_label` names the rows: "Customer", "Cart", "Day"). A trainer that raises
+`ShopLensError` (too little data) gets a calm "Not enough data for a model" note.
+
+`key` prefixes every widget key, so two panels on one page need different keys; the
+panel's pickers are bound to the URL under those keys (`?cart_segment_by=device`), so a
+link reproduces the view.
+To draw a TrainedExplanation you already have, call `trained_panel(explanation, key=...)`.
+
+The older `show(fit, ...)` taking a `ModelExplanation` engine function still works.
+This module draws UI only.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Callable
 
 import streamlit as st
 
 from analytics.charts import explanations as charts
 from analytics.errors import ShopLensError
+from analytics.explain.cards import METRIC_LABELS, model_card, save_card
 from analytics.explain.explanation import ModelExplanation, explain_segment
+from analytics.explain.trained import TrainedModel
+from analytics.explain.tree_shap import TrainedExplanation, dependence_table, explain_row, explain_trained
 from pages import common
+
+# Metrics shown as percentages; the rest with three decimals.
+RATIO_METRICS = {"base_rate", "wape"}
+METRIC_HELP = {
+    "roc_auc": "On the later rows the model never saw: 0.5 is chance, 1 is perfect.",
+    "log_loss": "On the later rows; lower is better.",
+    "base_rate": "Share of positive outcomes in the later rows.",
+    "top_decile_lift": "Outcome rate of the 10% highest predictions over the overall rate; 1 is no better than chance.",
+    "mase": "Mean absolute error over the naive forecast's; below 1 beats the naive forecast.",
+    "wape": "Sum of absolute errors over the sum of actual values; lower is better.",
+}
 
 
 def cached_explanation(fit: Callable[..., ModelExplanation], *args: Any, **kwargs: Any) -> ModelExplanation:
@@ -67,6 +109,183 @@ def show(fit: Callable[..., ModelExplanation], *args: Any, key: str, title: str 
         common.empty_state(str(error), title="Not enough data for a model", icon=":material/model_training:")
         return
     explanation_panel(explanation, key=key, segment_labels=segment_labels)
+
+
+# --------------------------------------------------------------------------- any TrainedModel
+
+
+def cached_trained(train: Callable[..., TrainedModel], *args: Any, **kwargs: Any
+                   ) -> tuple[TrainedModel, TrainedExplanation]:
+    """Run `train(connection, *args, **kwargs)` and explain it, once per warehouse build and arguments.
+
+    Args:
+        train: a trainer returning a TrainedModel, taking a connection first.
+        args, kwargs: hashable by Streamlit (Filters, numbers, strings, tuples).
+
+    Returns:
+        (the trained model, its SHAP explanation); shared by every session, treat as read-only.
+
+    Raises:
+        ShopLensError: the warehouse is not ready or the trainer refused the data.
+    """
+    warehouse = common.open_warehouse()
+    if not warehouse.ready:
+        raise ShopLensError(warehouse.info.message)
+    name = f"{train.__module__}.{train.__qualname__}"
+    return _fit_trained(name, warehouse.info.data_version, str(warehouse.info.path), args, kwargs,
+                        _train=train, _connection=warehouse.connection)
+
+
+@st.cache_resource(max_entries=32, show_spinner="Fitting and explaining the model…")
+def _fit_trained(name: str, data_version: str, warehouse_path: str, args: tuple, kwargs: dict, *,
+                 _train: Callable[..., TrainedModel], _connection: Any) -> tuple[TrainedModel, TrainedExplanation]:
+    # Everything but the underscore parameters is the cache key. A failed fit raises and is not cached.
+    trained = _train(_connection, *args, **kwargs)
+    explanation = explain_trained(trained)
+    # Record the card so the Explanations page and `shoplens explain --list` see what was trained.
+    save_card(model_card(trained, explanation), Path(warehouse_path))
+    return trained, explanation
+
+
+def show_trained(train: Callable[..., TrainedModel], *args: Any, key: str,
+                 title: str = "Why, according to a model", segment_labels: dict[str, str] | None = None,
+                 row_label: str | None = None, **kwargs: Any) -> None:
+    """Train (cached), explain and draw the panel; says why instead when the data cannot support a model.
+
+    Args:
+        train, args, kwargs: as for `cached_trained`.
+        key: a prefix for widget keys, unique on the page.
+        title: the panel's heading.
+        segment_labels: segment column -> label for the segment picker; defaults to every segment column.
+        row_label: what one row is, for people ("Customer", "Cart"); defaults to "Row".
+    """
+    st.subheader(title, anchor=False)
+    try:
+        _, explanation = cached_trained(train, *args, **kwargs)
+    except ShopLensError as error:
+        common.empty_state(str(error), title="Not enough data for a model", icon=":material/model_training:")
+        return
+    trained_panel(explanation, key=key, segment_labels=segment_labels, row_label=row_label)
+
+
+def trained_panel(explanation: TrainedExplanation, *, key: str, segment_labels: dict[str, str] | None = None,
+                  row_label: str | None = None) -> None:
+    """Draw a TrainedExplanation: metrics, SHAP bar and beeswarm, calibration, segment, dependence and one row.
+
+    Args:
+        explanation: from `analytics.explain.tree_shap.explain_trained` (not modified).
+        key: a prefix for widget keys, unique on the page.
+        segment_labels: segment column -> label for the segment picker.
+        row_label: what one row is, for people.
+    """
+    st.caption(describe(explanation))
+    metric_row(explanation)
+    if not explanation.is_additive:
+        st.warning(f"The SHAP values miss the model output by up to {explanation.additivity_max_error:.2g} "
+                   f"{explanation.unit}; read them as approximate.", icon=":material/warning:")
+    importance, swarm = st.columns(2)
+    with importance:
+        common.chart_card("What matters most", charts.shap_bar_figure(explanation),
+                          charts.importance_table(explanation), file_name=f"{key}-shap-importance",
+                          caption=f"Mean |SHAP value| per feature, {explanation.unit}", key=f"{key}_shap_bar")
+    with swarm:
+        common.chart_card("How each feature pushes", charts.shap_beeswarm_figure(explanation),
+                          explanation.shap_values.rename(columns=explanation.feature_labels).reset_index(),
+                          file_name=f"{key}-shap-values",
+                          caption=f"One dot per row: right raises the {_output_word(explanation)}, "
+                                  "red means a high value", key=f"{key}_shap_beeswarm")
+    left, right = st.columns(2)
+    if explanation.task == "classification" and not explanation.calibration.empty:
+        with left:
+            common.chart_card("Calibration", charts.calibration_figure(explanation), explanation.calibration,
+                              file_name=f"{key}-calibration", caption="Predicted against observed, later rows",
+                              key=f"{key}_calibration")
+        with right:
+            _segment_explanation(explanation, key, segment_labels)
+    else:
+        with left:
+            _segment_explanation(explanation, key, segment_labels)
+    if st.toggle("Look closer: one feature, one row", key=f"{key}_details", bind="query-params",
+                 help="A dependence plot for a feature you pick and the waterfall of a single row."):
+        feature_column, row_column = st.columns(2)
+        with feature_column:
+            dependence_section(explanation, key)
+        with row_column:
+            row_section(explanation, key, row_label)
+
+
+def describe(explanation: TrainedExplanation) -> str:
+    """One paragraph for people: what the model predicts, what it learned from, the stated sample."""
+    windows = ""
+    if explanation.metrics:
+        windows = " Metrics are measured on later rows than the model learned from (a time split)."
+    sample = (f"a sample of {explanation.shap_rows:,} of {explanation.available_rows:,} validation rows"
+              if explanation.is_sampled else f"{explanation.shap_rows:,} validation rows")
+    return (f"A gradient-boosted model predicts **{explanation.target}**.{windows} SHAP values "
+            f"(TreeExplainer) explain {sample}, in {explanation.unit}; base value plus SHAP values equals the "
+            f"model output within {explanation.additivity_max_error:.1g}.")
+
+
+def metric_row(explanation: TrainedExplanation) -> None:
+    """The validation metrics as tiles, then the fit's sample size."""
+    with st.container(horizontal=True, gap="small"):
+        for name, value in explanation.metrics.items():
+            st.metric(METRIC_LABELS.get(name, common.humanize(name)), format_metric(name, value), border=True,
+                      help=METRIC_HELP.get(name))
+        st.metric("Rows explained", f"{explanation.shap_rows:,}", border=True,
+                  help="SHAP values are computed on this many validation rows (a seeded sample on large data).")
+
+
+def format_metric(name: str, value: float | None) -> str:
+    """A metric's text: percentages for rates, three decimals otherwise, "–" when unknown."""
+    if value is None or value != value:
+        return "–"
+    return common.format_ratio(value) if name in RATIO_METRICS else f"{value:.3f}"
+
+
+def dependence_section(explanation: TrainedExplanation, key: str) -> None:
+    """A feature picker and the chosen feature's dependence plot, coloured by its strongest interaction."""
+    labels = explanation.feature_labels
+    feature = st.selectbox("Feature", explanation.feature_ranking(), format_func=labels.get,
+                           key=f"{key}_dependence_feature", bind="query-params")
+    if feature is None:
+        return
+    table = dependence_table(explanation, feature)
+    colour_by = table.attrs.get("colour_by")
+    common.chart_card(
+        f"How {labels[feature].lower()} drives the prediction", charts.dependence_figure(explanation, table),
+        table, file_name=f"{key}-dependence-{feature}", key=f"{key}_dependence",
+        caption=(f"One dot per row; colour: {labels[colour_by]}, the feature it interacts with most"
+                 if colour_by else "One dot per row"),
+    )
+
+
+def row_section(explanation: TrainedExplanation, key: str, row_label: str | None = None) -> None:
+    """A row picker (highest predictions first) and that row's SHAP waterfall."""
+    label = row_label or "Row"
+    order = explanation.predicted.to_numpy().argsort(kind="stable")[::-1]
+    ids = [explanation.row_ids()[position] for position in order]
+    row_id = st.selectbox(label, ids, key=f"{key}_row", bind="query-params",
+                          help="Explained rows, highest prediction first; type to search.")
+    if row_id is None:
+        return
+    row = explain_row(explanation, row_id)
+    outcome = "unknown" if row.actual != row.actual else f"{row.actual:g}"
+    prediction = (common.format_ratio(row.predicted) if explanation.task == "classification"
+                  else f"{row.predicted:.3f}")
+    common.chart_card(
+        f"Why {label.lower()} {row.row_id} gets {prediction}", charts.waterfall_figure(row),
+        charts.waterfall_table(row), file_name=f"{key}-row-{row.row_id}", key=f"{key}_waterfall",
+        caption=f"From the base value {row.base_value:+.3f} to the output {row.raw_output:+.3f} {row.unit}; "
+                f"actual outcome {outcome}",
+    )
+
+
+def _output_word(explanation: TrainedExplanation | ModelExplanation) -> str:
+    return {"classification": "chance", "regression": "prediction", "ranking": "score"}.get(explanation.task, "output")
+
+
+# --------------------------------------------------------------------------- the older ModelExplanation panel
 
 
 def explanation_panel(explanation: ModelExplanation, *, key: str,
@@ -118,8 +337,10 @@ def explanation_panel(explanation: ModelExplanation, *, key: str,
         _segment_explanation(explanation, key, segment_labels)
 
 
-def _segment_explanation(explanation: ModelExplanation, key: str, segment_labels: dict[str, str] | None) -> None:
+def _segment_explanation(explanation: ModelExplanation | TrainedExplanation, key: str,
+                         segment_labels: dict[str, str] | None) -> None:
     labels = segment_labels or {column: common.humanize(column) for column in explanation.segments.columns}
+    labels = {column: label for column, label in labels.items() if column in explanation.segments.columns}
     if not labels:
         return
     with st.container(horizontal=True, gap="small"):
@@ -129,11 +350,16 @@ def _segment_explanation(explanation: ModelExplanation, key: str, segment_labels
     if value is None:
         return
     segment = explain_segment(explanation, column, value)
+    if explanation.task == "classification":
+        predicted, observed = (common.format_ratio(segment.predicted_rate), common.format_ratio(segment.observed_rate))
+        overall = (common.format_ratio(segment.overall_predicted_rate),
+                   common.format_ratio(segment.overall_observed_rate))
+    else:
+        predicted, observed = f"{segment.predicted_rate:.3g}", f"{segment.observed_rate:.3g}"
+        overall = f"{segment.overall_predicted_rate:.3g}", f"{segment.overall_observed_rate:.3g}"
     common.chart_card(
-        f"Why {labels[column].lower()} “{value}” differs", charts.segment_figure(segment),
+        f"Why {labels[column].lower()} “{value}” differs", charts.segment_figure(segment, explanation.unit),
         segment.contributions, file_name=f"{key}-segment", key=f"{key}_segment",
-        caption=(f"{segment.rows:,} rows: predicted {common.format_ratio(segment.predicted_rate)}, observed "
-                 f"{common.format_ratio(segment.observed_rate)}; all rows "
-                 f"{common.format_ratio(segment.overall_predicted_rate)} and "
-                 f"{common.format_ratio(segment.overall_observed_rate)}"),
+        caption=(f"{segment.rows:,} rows: predicted {predicted}, observed {observed}; "
+                 f"all rows {overall[0]} and {overall[1]}"),
     )

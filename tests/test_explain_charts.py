@@ -67,3 +67,68 @@ def test_segment_figure_plots_the_differences():
     assert list(bars.x) == pytest.approx([0.4, -0.2 / 3])
     assert list(bars.marker.color) == [charts.POSITIVE_COLOR, charts.NEGATIVE_COLOR]
     assert segment.predicted_rate == pytest.approx(0.65)
+
+
+# --------------------------------------------------------------------------- TrainedExplanation figures
+
+
+def trained_explanation():
+    """A stump on x (leaves 0 and 3, training mean 1.8) and an unused z, over five users."""
+    from sklearn.tree import DecisionTreeRegressor
+
+    from analytics.explain.tree_shap import explain_trained
+    from tests.explain_fixtures import trained_model
+
+    rows = pd.DataFrame({"x": [0.0, 0.0, 1.0, 1.0, 1.0], "z": [5.0, 1.0, 2.0, 3.0, 4.0]},
+                        index=pd.Index([10, 11, 12, 13, 14], name="user_id"))
+    model = DecisionTreeRegressor(max_depth=1).fit(rows, [0, 0, 3, 3, 3])
+    return explain_trained(trained_model(model, rows, [0, 0, 3, 3, 3], task="regression"))
+
+
+def test_axes_name_the_unit_and_the_sample():
+    explanation = trained_explanation()
+    bar = charts.shap_bar_figure(explanation)
+
+    assert bar.layout.xaxis.title.text == "Mean |SHAP value| (target units), 5 rows"
+    assert list(bar.data[0].x) == pytest.approx([1.44, 0.0])  # (2 x 1.8 + 3 x 1.2) / 5
+    assert "target units" in charts.shap_beeswarm_figure(explanation).layout.xaxis.title.text
+    # The older cart explanation keeps log-odds.
+    assert "log-odds" in charts.shap_bar_figure(hand_made()).layout.xaxis.title.text
+
+
+def test_dependence_figure_plots_value_against_shap():
+    from analytics.explain.tree_shap import dependence_table
+
+    explanation = trained_explanation()
+    table = dependence_table(explanation, "x", colour_by="z")
+    (dots,) = charts.dependence_figure(explanation, table).data
+
+    assert list(dots.x) == [0.0, 0.0, 1.0, 1.0, 1.0]
+    assert list(dots.y) == pytest.approx([-1.8, -1.8, 1.2, 1.2, 1.2])
+    # Coloured by z's rank: 5 is the highest of 5, 1 the lowest.
+    assert list(dots.marker.color) == pytest.approx([1.0, 0.2, 0.4, 0.6, 0.8])
+
+
+def test_waterfall_walks_from_the_base_value_to_the_output():
+    from analytics.explain.tree_shap import explain_row
+
+    row = explain_row(trained_explanation(), 12)
+    (waterfall,) = charts.waterfall_figure(row).data
+
+    assert list(waterfall.y) == ["Base value", "X = 1", "Z = 2", "Model output"]
+    assert list(waterfall.x) == pytest.approx([1.8, 1.2, 0.0, 3.0])
+    assert list(waterfall.measure) == ["absolute", "relative", "relative", "total"]
+    # With one feature shown, the other is summed into one step; the last cumulative value is the output.
+    steps = charts.waterfall_table(row, max_features=1)
+    assert steps["step"].tolist() == ["X = 1", "1 other features"]
+    assert steps["cumulative"].iloc[-1] == pytest.approx(3.0)
+
+
+def test_fairness_figure_draws_each_group():
+    groups = pd.DataFrame({"column": ["device", "device", "region"], "value": ["app", "web", "north"],
+                           "rows": [10, 30, 40], "base_rate": [0.5, 0.2, 0.3], "mean_predicted": [0.4, 0.25, 0.3],
+                           "roc_auc": [0.7, 0.8, 0.75]})
+    observed, predicted, auc = charts.fairness_figure(groups, "device").data
+
+    assert list(observed.x) == ["app (10)", "web (30)"]
+    assert list(observed.y) == [0.5, 0.2] and list(predicted.y) == [0.4, 0.25] and list(auc.y) == [0.7, 0.8]

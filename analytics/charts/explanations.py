@@ -1,7 +1,10 @@
-"""SHAP and validation figures for any `ModelExplanation`: bar, beeswarm, calibration, segment.
+"""SHAP and validation figures for any explanation: bar, beeswarm, dependence, waterfall, calibration, segment.
 
 Pure functions, so the explanation panel of every page draws the same figures and
-tests can inspect them. SHAP values are in log-odds of the outcome.
+tests can inspect them. They take a `TrainedExplanation` (analytics.explain.tree_shap,
+any task) or the cart page's older `ModelExplanation`; both carry `unit`, the unit
+of their SHAP values (log-odds for classifiers, target units for regressors, the
+ranking score for rankers), which every axis names.
 """
 
 from __future__ import annotations
@@ -12,6 +15,9 @@ import plotly.graph_objects as go
 
 from analytics.charts.theme import COLORWAY, DEFAULT_HEIGHT, GRID, MUTED, TEMPLATE, TEXT, empty_figure
 from analytics.explain.explanation import ModelExplanation, SegmentExplanation
+from analytics.explain.tree_shap import RowExplanation, TrainedExplanation
+
+Explanation = ModelExplanation | TrainedExplanation
 
 IMPORTANCE_COLOR = COLORWAY[3]
 POSITIVE_COLOR = "#D6336C"
@@ -22,8 +28,8 @@ FEATURE_SCALE = [[0.0, NEGATIVE_COLOR], [0.5, "#C5B3E6"], [1.0, POSITIVE_COLOR]]
 ROW_HEIGHT = 34
 
 
-def importance_table(explanation: ModelExplanation) -> pd.DataFrame:
-    """feature, label, mean_abs_shap (log-odds, >= 0), most important first: the bar chart's numbers."""
+def importance_table(explanation: Explanation) -> pd.DataFrame:
+    """feature, label, mean_abs_shap (in the explanation's unit, >= 0), most important first: the bar's numbers."""
     importance = explanation.mean_abs_shap()
     return pd.DataFrame(
         {
@@ -34,8 +40,8 @@ def importance_table(explanation: ModelExplanation) -> pd.DataFrame:
     )
 
 
-def shap_bar_figure(explanation: ModelExplanation) -> go.Figure:
-    """Mean |SHAP| per feature as horizontal bars, most important on top."""
+def shap_bar_figure(explanation: Explanation) -> go.Figure:
+    """Mean |SHAP| per feature as horizontal bars, most important on top; the title states the sample size."""
     table = importance_table(explanation)
     if table.empty:
         return empty_figure("No features to explain")
@@ -48,19 +54,20 @@ def shap_bar_figure(explanation: ModelExplanation) -> go.Figure:
         textposition="outside",
         cliponaxis=False,
         textfont={"color": MUTED},
-        hovertemplate="<b>%{y}</b><br>Mean |SHAP| %{x:.3f} log-odds<extra></extra>",
+        hovertemplate=f"<b>%{{y}}</b><br>Mean |SHAP| %{{x:.3f}} {explanation.unit}<extra></extra>",
     ))
     figure.update_layout(
         template=TEMPLATE, showlegend=False, hovermode="closest",
         height=max(DEFAULT_HEIGHT, ROW_HEIGHT * len(table) + 60),
         margin={"r": 48},
-        xaxis={"title": {"text": "Mean |SHAP value| (log-odds)"}, "showgrid": True, "gridcolor": GRID},
+        xaxis={"title": {"text": f"Mean |SHAP value| ({explanation.unit}), {sample_text(explanation)}"},
+               "showgrid": True, "gridcolor": GRID},
         yaxis={"type": "category", "autorange": "reversed", "showgrid": False, "tickfont": {"color": TEXT}},
     )
     return figure
 
 
-def shap_beeswarm_figure(explanation: ModelExplanation, max_points: int = 1_000, seed: int = 0) -> go.Figure:
+def shap_beeswarm_figure(explanation: Explanation, max_points: int = 1_000, seed: int = 0) -> go.Figure:
     """One dot per explained row and feature: x is its SHAP value, colour its feature value.
 
     Numeric features are coloured from low (blue) to high (red) by their rank within the feature;
@@ -102,14 +109,14 @@ def shap_beeswarm_figure(explanation: ModelExplanation, max_points: int = 1_000,
             customdata=np.array([str(value) for value in raw], dtype=object),
             hovertemplate=(
                 f"<b>{explanation.feature_labels[feature]}</b> = %{{customdata}}"
-                "<br>SHAP %{x:+.3f} log-odds<extra></extra>"
+                f"<br>SHAP %{{x:+.3f}} {explanation.unit}<extra></extra>"
             ),
         ))
     figure.add_vline(x=0, line={"color": GRID, "width": 1})
     figure.update_layout(
         template=TEMPLATE, hovermode="closest",
         height=max(DEFAULT_HEIGHT, ROW_HEIGHT * len(features) + 80),
-        xaxis={"title": {"text": "SHAP value (log-odds)"}, "zeroline": False},
+        xaxis={"title": {"text": f"SHAP value ({explanation.unit}), {sample_text(explanation)}"}, "zeroline": False},
         yaxis={
             "tickmode": "array", "tickvals": list(range(len(features))),
             "ticktext": [explanation.feature_labels[feature] for feature in features],
@@ -120,10 +127,10 @@ def shap_beeswarm_figure(explanation: ModelExplanation, max_points: int = 1_000,
     return figure
 
 
-def calibration_figure(explanation: ModelExplanation) -> go.Figure:
+def calibration_figure(explanation: Explanation) -> go.Figure:
     """Observed outcome rate against mean predicted probability per bin, with the diagonal."""
     table = explanation.calibration
-    if table.empty:
+    if table is None or table.empty:
         return empty_figure("No validation rows")
     figure = go.Figure()
     figure.add_trace(go.Scatter(
@@ -146,8 +153,8 @@ def calibration_figure(explanation: ModelExplanation) -> go.Figure:
     return figure
 
 
-def segment_figure(segment: SegmentExplanation) -> go.Figure:
-    """How the segment's mean SHAP differs from all rows', per feature (log-odds), largest on top."""
+def segment_figure(segment: SegmentExplanation, unit: str = "log-odds") -> go.Figure:
+    """How the segment's mean SHAP differs from all rows', per feature (in `unit`), largest on top."""
     table = segment.contributions.dropna(subset=["difference"])
     if table.empty:
         return empty_figure("No explained rows in this segment")
@@ -160,7 +167,7 @@ def segment_figure(segment: SegmentExplanation) -> go.Figure:
                 "cornerradius": 3},
         customdata=table[["segment_mean_shap", "overall_mean_shap"]].to_numpy(dtype=float),
         hovertemplate=(
-            "<b>%{y}</b><br>%{x:+.3f} log-odds against all rows"
+            f"<b>%{{y}}</b><br>%{{x:+.3f}} {unit} against all rows"
             "<br>segment mean SHAP %{customdata[0]:+.3f} · all rows %{customdata[1]:+.3f}<extra></extra>"
         ),
     ))
@@ -168,11 +175,140 @@ def segment_figure(segment: SegmentExplanation) -> go.Figure:
     figure.update_layout(
         template=TEMPLATE, showlegend=False, hovermode="closest",
         height=max(DEFAULT_HEIGHT, ROW_HEIGHT * len(table) + 60),
-        xaxis={"title": {"text": "Mean SHAP, segment minus all rows"}, "showgrid": True,
+        xaxis={"title": {"text": f"Mean SHAP, segment minus all rows ({unit})"}, "showgrid": True,
                "gridcolor": GRID, "zeroline": False},
         yaxis={"type": "category", "autorange": "reversed", "showgrid": False, "tickfont": {"color": TEXT}},
     )
     return figure
+
+
+def sample_text(explanation: Explanation) -> str:
+    """The stated sample size: "2,000 rows" or "a sample of 2,000 of 9,120 rows"."""
+    shown = explanation.shap_rows
+    available = getattr(explanation, "available_rows", shown)
+    return f"a sample of {shown:,} of {available:,} rows" if available > shown else f"{shown:,} rows"
+
+
+def dependence_figure(explanation: Explanation, table: pd.DataFrame, max_points: int = 2_000, seed: int = 0
+                      ) -> go.Figure:
+    """A feature's value (x) against its SHAP value (y), one dot per row, coloured by another feature.
+
+    Args:
+        explanation: gives labels, categorical features and the unit.
+        table: from `analytics.explain.tree_shap.dependence_table` (row_id, value, shap_value,
+            colour_value; attrs["colour_by"]).
+        max_points: dots drawn at most (a seeded sample).
+        seed: for the sample and the jitter of categorical x values.
+    """
+    if table.empty:
+        return empty_figure("No rows to explain")
+    feature = _feature_of(explanation, table)
+    colour_by = table.attrs.get("colour_by")
+    rng = np.random.default_rng(seed)
+    rows = np.arange(len(table))
+    if len(rows) > max_points:
+        rows = np.sort(rng.choice(rows, size=max_points, replace=False))
+    shown = table.iloc[rows]
+    is_categorical = feature in explanation.categorical_features or not pd.api.types.is_numeric_dtype(shown["value"])
+    label = explanation.feature_labels.get(feature, feature)
+    colour_label = explanation.feature_labels.get(colour_by, colour_by) if colour_by else None
+    colour_is_numeric = (colour_by is not None and colour_by not in explanation.categorical_features
+                         and pd.api.types.is_numeric_dtype(shown["colour_value"]))
+    if is_categorical:
+        categories = sorted(shown["value"].astype(str).unique())
+        position = {value: index for index, value in enumerate(categories)}
+        x = np.array([position[value] for value in shown["value"].astype(str)], dtype=float)
+        x = x + rng.uniform(-0.2, 0.2, size=len(x))
+    else:
+        x = shown["value"].to_numpy(dtype=float)
+    marker: dict = {"size": 5, "opacity": 0.75}
+    if colour_is_numeric:
+        marker |= {"color": _rank_colour(shown["colour_value"]), "colorscale": FEATURE_SCALE, "cmin": 0, "cmax": 1,
+                   "showscale": True, "colorbar": {"title": {"text": colour_label}, "tickvals": [0, 1],
+                                                   "ticktext": ["low", "high"], "thickness": 10, "len": 0.6}}
+    else:
+        marker |= {"color": IMPORTANCE_COLOR}
+    figure = go.Figure(go.Scattergl(
+        x=x, y=shown["shap_value"].to_numpy(dtype=float), mode="markers", marker=marker, showlegend=False,
+        customdata=np.column_stack([shown["row_id"].astype(str), shown["value"].astype(str),
+                                    shown["colour_value"].astype(str)]),
+        hovertemplate=(
+            f"Row %{{customdata[0]}}<br><b>{label}</b> = %{{customdata[1]}}"
+            + (f"<br>{colour_label} = %{{customdata[2]}}" if colour_label else "")
+            + f"<br>SHAP %{{y:+.3f}} {explanation.unit}<extra></extra>"
+        ),
+    ))
+    figure.add_hline(y=0, line={"color": GRID, "width": 1})
+    xaxis: dict = {"title": {"text": label}, "zeroline": False}
+    if is_categorical:
+        xaxis |= {"tickmode": "array", "tickvals": list(range(len(categories))), "ticktext": categories}
+    figure.update_layout(
+        template=TEMPLATE, height=DEFAULT_HEIGHT, hovermode="closest", xaxis=xaxis,
+        yaxis={"title": {"text": f"SHAP value of {label} ({explanation.unit})"}, "zeroline": False},
+    )
+    return figure
+
+
+def waterfall_table(row: RowExplanation, max_features: int = 10) -> pd.DataFrame:
+    """The waterfall's steps: the largest contributions, the rest summed into one "other" step.
+
+    Returns:
+        step (text), shap_value, cumulative (the running output after the step); first the base
+        value is implied, the last cumulative equals row.raw_output.
+    """
+    contributions = row.contributions
+    head = contributions.head(max_features)
+    steps = pd.DataFrame({"step": [f"{label} = {value}" for label, value in zip(head["label"], head["value"])],
+                          "shap_value": head["shap_value"].to_numpy(dtype=float)})
+    rest = contributions.iloc[max_features:]
+    if len(rest):
+        steps.loc[len(steps)] = [f"{len(rest)} other features", float(rest["shap_value"].sum())]
+    steps["cumulative"] = row.base_value + steps["shap_value"].cumsum()
+    return steps
+
+
+def waterfall_figure(row: RowExplanation, max_features: int = 10) -> go.Figure:
+    """One row's explanation as a waterfall: from the base value, each feature pushes up or down to the output.
+
+    Largest contributions are drawn first (top); the rest are summed into one bar.
+    """
+    steps = waterfall_table(row, max_features)
+    if steps.empty:
+        return empty_figure("No features to explain")
+    labels = ["Base value", *steps["step"], "Model output"]
+    figure = go.Figure(go.Waterfall(
+        orientation="h",
+        measure=["absolute", *["relative"] * len(steps), "total"],
+        y=labels,
+        x=[row.base_value, *steps["shap_value"].to_numpy(dtype=float), row.raw_output],
+        increasing={"marker": {"color": POSITIVE_COLOR}},
+        decreasing={"marker": {"color": NEGATIVE_COLOR}},
+        totals={"marker": {"color": IMPORTANCE_COLOR}},
+        connector={"line": {"color": GRID, "width": 1}},
+        texttemplate="%{x:+.3f}",
+        textposition="outside",
+        cliponaxis=False,
+        hovertemplate=f"<b>%{{y}}</b><br>%{{x:+.3f}} {row.unit}<extra></extra>",
+    ))
+    figure.update_layout(
+        template=TEMPLATE, showlegend=False, hovermode="closest",
+        height=max(DEFAULT_HEIGHT, ROW_HEIGHT * len(labels) + 60), margin={"r": 56},
+        xaxis={"title": {"text": f"Model output ({row.unit})"}, "showgrid": True, "gridcolor": GRID},
+        yaxis={"type": "category", "autorange": "reversed", "showgrid": False, "tickfont": {"color": TEXT}},
+    )
+    return figure
+
+
+def _feature_of(explanation: Explanation, table: pd.DataFrame) -> str:
+    feature = table.attrs.get("feature")
+    if feature:
+        return feature
+    # Match the SHAP column the table was built from.
+    for name in explanation.feature_labels:
+        values = explanation.shap_values[name].to_numpy(dtype=float)
+        if len(values) == len(table) and np.allclose(values, table["shap_value"].to_numpy(dtype=float)):
+            return name
+    return next(iter(explanation.feature_labels))
 
 
 def _rank_colour(values: pd.Series) -> np.ndarray:
@@ -188,3 +324,43 @@ def _swarm_offsets(values: np.ndarray, rng: np.random.Generator, width: float = 
     counts, edges = np.histogram(values, bins=40)
     density = counts[np.clip(np.searchsorted(edges, values, side="right") - 1, 0, len(counts) - 1)]
     return rng.uniform(-1, 1, size=len(values)) * width * density / counts.max()
+
+
+def fairness_figure(groups: pd.DataFrame, column: str, task: str = "classification") -> go.Figure:
+    """Per group of one column: observed base rate and mean prediction as bars, ROC AUC as diamonds.
+
+    Args:
+        groups: `FairnessReport.groups`.
+        column: the group column to draw.
+        task: the model task; ROC AUC only for classifiers.
+    """
+    table = groups[groups["column"] == column]
+    if table.empty:
+        return empty_figure("No groups to compare")
+    labels = [f"{value} ({rows:,})" for value, rows in zip(table["value"], table["rows"])]
+    ratio = task == "classification"
+    figure = go.Figure()
+    figure.add_trace(go.Bar(
+        x=labels, y=table["base_rate"].to_numpy(dtype=float), name="Observed" if ratio else "Mean actual",
+        marker={"color": MUTED, "cornerradius": 3},
+        hovertemplate="%{x}<br>Observed %{y:.3f}<extra></extra>",
+    ))
+    figure.add_trace(go.Bar(
+        x=labels, y=table["mean_predicted"].to_numpy(dtype=float), name="Mean prediction",
+        marker={"color": IMPORTANCE_COLOR, "cornerradius": 3},
+        hovertemplate="%{x}<br>Predicted %{y:.3f}<extra></extra>",
+    ))
+    if ratio and table["roc_auc"].notna().any():
+        figure.add_trace(go.Scatter(
+            x=labels, y=table["roc_auc"].to_numpy(dtype=float), name="ROC AUC", mode="markers",
+            marker={"symbol": "diamond", "size": 11, "color": POSITIVE_COLOR},
+            hovertemplate="%{x}<br>ROC AUC %{y:.3f}<extra></extra>",
+        ))
+    figure.update_layout(
+        template=TEMPLATE, height=DEFAULT_HEIGHT, barmode="group", hovermode="closest",
+        xaxis={"title": {"text": "Group (rows)"}, "type": "category"},
+        yaxis={"title": {"text": "Rate and ROC AUC" if ratio else "Value"},
+               "tickformat": ".2f" if ratio else None, "rangemode": "tozero"},
+        legend={"orientation": "h", "y": 1.1},
+    )
+    return figure

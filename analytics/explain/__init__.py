@@ -1,6 +1,11 @@
-"""Model explanations: a conversion classifier, time-split validation and SHAP values.
+"""Model explanations: the shared layer every model-backed page uses.
 
-- `model.ConversionClassifier`: a scikit-learn estimator over numeric and categorical columns.
-- `explanation.explain_model` / `explain_segment`: fit, validate in time, explain with SHAP.
-- `cart_conversion.explain_cart_conversion`: the cart-conversion model of the Cart drop-off page.
+- `trained.TrainedModel`: the contract a trainer returns (any task).
+- `tree_shap.explain_trained`: TreeSHAP values, additivity check, one row, dependence.
+- `cards`: model cards, recorded per data version next to the warehouse.
+- `registry`: the app's models by name, with lazily imported trainers.
+- `fairness.fairness_report`: metrics and base rates across groups, gaps flagged.
+- `metrics`: ROC AUC, log loss, top-decile lift, MASE, WAPE, NDCG.
+- `cart_conversion.train_cart_model`: the cart-conversion model of the Cart drop-off page.
+- `model.ConversionClassifier`, `explanation.explain_model`: the older cart-page path (kept working).
 """

@@ -86,6 +86,16 @@ class ModelExplanation:
         """How many validation rows the SHAP values explain (the stated sample size)."""
         return len(self.shap_values)
 
+    @property
+    def unit(self) -> str:
+        """The unit of the SHAP values: always log-odds here (a binary classifier)."""
+        return "log-odds"
+
+    @property
+    def task(self) -> str:
+        """The model task, as in `TrainedModel.task`."""
+        return "classification"
+
     def mean_abs_shap(self) -> pd.Series:
         """Mean |SHAP| per feature, largest first: the global importance (log-odds, >= 0)."""
         return self.shap_values.abs().mean().sort_values(ascending=False)

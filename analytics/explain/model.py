@@ -16,6 +16,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.utils.validation import check_is_fitted
+from threadpoolctl import threadpool_limits
 
 from analytics.errors import ShopLensError
 
@@ -84,7 +85,15 @@ class ConversionClassifier(ClassifierMixin, BaseEstimator):
         self.categories_ = {
             name: sorted(X[name].dropna().astype(str).unique()) for name in self.categorical_features
         }
-        self.booster_ = HistGradientBoostingClassifier(
+        # One OpenMP thread: these models are small (thousands of rows, a few features), and on a
+        # machine shared with other work OpenMP's spinning threads made a 0.6 s fit take 36 s.
+        with threadpool_limits(1, user_api="openmp"):
+            self.booster_ = self._fit_booster(X, target)
+        self.classes_ = self.booster_.classes_
+        return self
+
+    def _fit_booster(self, X: pd.DataFrame, target: np.ndarray) -> HistGradientBoostingClassifier:
+        return HistGradientBoostingClassifier(
             max_iter=self.max_iter,
             learning_rate=self.learning_rate,
             max_leaf_nodes=self.max_leaf_nodes,
@@ -95,8 +104,6 @@ class ConversionClassifier(ClassifierMixin, BaseEstimator):
             categorical_features=None,
             random_state=self.random_state,
         ).fit(self.encode(X), target)
-        self.classes_ = self.booster_.classes_
-        return self
 
     def encode(self, X: pd.DataFrame) -> np.ndarray:
         """The feature matrix the booster sees: numeric columns as floats, categories as codes.
@@ -118,12 +125,14 @@ class ConversionClassifier(ClassifierMixin, BaseEstimator):
     def decision_function(self, X: pd.DataFrame) -> np.ndarray:
         """Log-odds of a positive outcome, one per row."""
         check_is_fitted(self, "booster_")
-        return self.booster_.decision_function(self.encode(X))
+        with threadpool_limits(1, user_api="openmp"):
+            return self.booster_.decision_function(self.encode(X))
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Probabilities, rows x [P(0), P(1)], each row summing to 1."""
         check_is_fitted(self, "booster_")
-        return self.booster_.predict_proba(self.encode(X))
+        with threadpool_limits(1, user_api="openmp"):
+            return self.booster_.predict_proba(self.encode(X))
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         """0/1 predictions at a 0.5 threshold."""
