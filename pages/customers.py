@@ -1,0 +1,230 @@
+"""Customers: who comes back (Retention), who is best and who is slipping (Segments), what each is worth (Value)."""
+
+import importlib.util
+from datetime import timedelta
+
+import streamlit as st
+
+from analytics.charts import customers as charts
+from analytics.customers.retention import load_retention, matrix_table
+from analytics.customers.rfm import SEGMENTS, RfmBins, load_rfm, load_rfm_migration
+from analytics.errors import ShopLensError
+from analytics.overview import filter_options
+from pages import common, customers_value
+
+PERIODS = {"Day": "day", "Week": "week", "Month": "month"}
+ACTIVITIES = {"First event": "event", "First purchase": "purchase"}
+RETURNS = {"Any event": "event", "A purchase": "purchase"}
+BREAKDOWNS = {"No breakdown": "none", "Acquisition channel": "acquisition_channel", "First category": "first_category"}
+RETENTION_KINDS = {"Unbounded": "retained_rate", "N-period": "active_rate"}
+TIME_UNITS = {"Day": "day", "Week": "week", "Month": "month"}
+HORIZONS = {"day": 365.0, "week": 52.0, "month": 12.0}
+HAS_PREDICTIONS = importlib.util.find_spec("pages.customer_predictions") is not None
+
+warehouse = common.open_warehouse()
+options = common.cached(filter_options)
+filters = common.sidebar_filters(options)
+common.page_header("Customers", warehouse.info)
+
+if filters is None:
+    common.empty_state("The warehouse has no dated sessions or orders yet; rebuild it from data with events "
+                       "and orders.")
+    st.stop()
+
+tab_names = ["Retention", "Segments", "Value"] + (["Predictions"] if HAS_PREDICTIONS else [])
+tabs = st.tabs(tab_names, key="tab", bind="query-params")
+retention_tab, segments_tab, value_tab = tabs[:3]
+period_text = common.format_period(filters.start_date, filters.end_date)
+
+
+def show_retention() -> None:
+    with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
+        period_label = st.segmented_control("Cohorts by", list(PERIODS), default="Week", key="period",
+                                            bind="query-params", required=True)
+        entry_label = st.selectbox("Cohort entry", list(ACTIVITIES), key="entry", bind="query-params", width=170)
+        return_label = st.selectbox("Comes back with", list(RETURNS), key="return_on", bind="query-params",
+                                    width=170)
+        breakdown_label = st.selectbox("Break down by", list(BREAKDOWNS), key="breakdown", bind="query-params",
+                                       width=200)
+    period = PERIODS.get(period_label or "Week", "week")
+    retention = common.cached(load_retention, filters, period, ACTIVITIES.get(entry_label, "event"),
+                              RETURNS.get(return_label, "event"), BREAKDOWNS.get(breakdown_label, "none"))
+    if retention.is_empty:
+        common.empty_state(f"No user entered a cohort {period_text} with these filters — widen the dates or "
+                           "clear filters.", title="No cohorts for these filters")
+        common.reset_button(key="reset_filters_retention")
+        return
+    with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
+        kind_label = st.segmented_control("Retention", list(RETENTION_KINDS), default="Unbounded", key="retention",
+                                          bind="query-params", required=True,
+                                          help="Unbounded: came back in that period or any later one. "
+                                               "N-period: came back in exactly that period.")
+        show = st.segmented_control("Show", ["Percent", "Count"], default="Percent", key="show",
+                                    bind="query-params", required=True)
+        segments = retention.segments
+        segment = segments[0]
+        if len(segments) > 1:
+            segment = st.selectbox(breakdown_label, segments, key="segment", bind="query-params",
+                                   width=220) or segments[0]
+    rate_column = RETENTION_KINDS.get(kind_label or "Unbounded", "retained_rate")
+    matrix = retention.segment_matrix(segment)
+    average = retention.segment_average(segment)
+    st.caption(
+        f"{retention.users:,} users entered a {period} cohort {period_text} with their "
+        f"{(entry_label or 'First event').lower()}; a user counts as back in a period with "
+        f"{(return_label or 'Any event').lower()}. The data ends {common.format_day(retention.data_end_date)}; "
+        "curves stop at each cohort's last complete period."
+    )
+    measure = "percent" if show != "Count" else "count"
+    table_measure = rate_column if measure == "percent" else rate_column.replace("_rate", "_users")
+    common.chart_card(
+        f"{kind_label} retention by {period} cohort", charts.retention_heatmap(matrix, period, measure, rate_column),
+        matrix_table(retention, table_measure, segment), file_name=f"retention-{period}-{table_measure}",
+        key="retention_heatmap", caption="Rows are cohorts (size in brackets); columns are periods since entry",
+    )
+    curves, ltv = st.columns(2)
+    with curves:
+        common.chart_card("Retention curves", charts.retention_curves_figure(matrix, average, period, rate_column),
+                          average, file_name=f"retention-curves-{period}", key="retention_curves",
+                          caption="The newest cohorts, and all cohorts weighted by size (complete periods only)")
+    with ltv:
+        common.chart_card("Revenue per user (LTV curves)", charts.ltv_curves_figure(matrix, average, period),
+                          matrix[["cohort", "period_number", "cohort_size", "revenue", "cumulative_revenue_per_user"]],
+                          file_name=f"ltv-curves-{period}", key="ltv_curves",
+                          caption="Cumulative revenue per cohort member since entry")
+
+
+def show_segments() -> None:
+    bins = st.segmented_control("Scores", [3, 4, 5], default=5, key="bins", bind="query-params", required=True,
+                                format_func=lambda count: {3: "Terciles", 4: "Quartiles", 5: "Quintiles"}[count])
+    rfm = common.cached(load_rfm, filters, RfmBins(bins=int(bins or 5)))
+    if rfm.is_empty:
+        common.empty_state(f"No customer bought {period_text} with these filters — widen the dates or clear filters.",
+                           title="No customers for these filters")
+        common.reset_button(key="reset_filters_segments")
+        return
+    segments = rfm.segments
+    champions = rfm.segment_row("Champions")
+    slipping = rfm.segment_row("At risk")["customers"] + rfm.segment_row("Can't lose them")["customers"]
+    with st.container(horizontal=True, gap="small"):
+        st.metric("Customers", common.format_count(len(rfm.customers)), border=True,
+                  help=f"Customers with an order {period_text}")
+        st.metric("Revenue", common.format_money(float(rfm.customers["revenue"].sum())), border=True)
+        st.metric("Champions' revenue share", common.format_ratio(champions["revenue_share"]), border=True,
+                  help=f"{int(champions['customers']):,} Champions")
+        st.metric("Slipping away", common.format_count(int(slipping)), border=True,
+                  help="At risk and Can't lose them: good customers who have not bought for a while")
+    st.caption(f"Customers who bought {period_text}, scored 1–{rfm.bins.bins} on recency (to "
+               f"{common.format_day(filters.end_date)}), orders and revenue; segments as in docs/customers.md.")
+    share, migration_column = st.columns(2)
+    with share:
+        common.chart_card("Segments: share of customers and of revenue", charts.segment_share_figure(segments),
+                          segments, file_name="rfm-segments", key="rfm_segments")
+    with migration_column:
+        migration = common.cached(load_rfm_migration, filters, RfmBins(bins=int(bins or 5)))
+        previous = filters.previous_period()
+        common.chart_card("Migration from the previous period", charts.migration_sankey(migration.flows),
+                          migration.flows, file_name="rfm-migration", key="rfm_migration",
+                          caption=f"Segments {common.format_period(previous.start_date, previous.end_date)} → "
+                                  f"{period_text}")
+    with st.container(border=True):
+        with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
+            chosen = st.selectbox("Export a segment", list(SEGMENTS), key="export_segment", bind="query-params",
+                                  width=240)
+            members = rfm.segment_customers(chosen or SEGMENTS[0])
+            st.download_button(f"Download {len(members):,} customers (CSV)", data=common.to_csv(members),
+                               file_name=f"rfm-{(chosen or SEGMENTS[0]).lower().replace(' ', '-')}.csv",
+                               mime="text/csv", key="download_segment", icon=":material/download:",
+                               on_click="ignore", disabled=members.empty)
+        st.dataframe(members.head(200), hide_index=True, height=240)
+
+
+def show_value() -> None:
+    data_end = filters.end_date
+    with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
+        unit_label = st.segmented_control("Time unit", list(TIME_UNITS), default="Week", key="time_unit",
+                                          bind="query-params", required=True)
+        calibration_end = st.date_input(
+            "Calibration ends", value=data_end, min_value=options.first_date, max_value=data_end,
+            key="calibration_end", bind="query-params", format="YYYY-MM-DD",
+            help="The models learn from purchases up to this day; later purchases (up to the sidebar's To date) "
+                 "test the predictions.")
+        discount = st.number_input("Monthly discount rate", min_value=0.0, max_value=0.5, value=0.01, step=0.005,
+                                   format="%.3f", key="discount", bind="query-params", width=170)
+    time_unit = TIME_UNITS.get(unit_label or "Week", "week")
+    calibration_end = min(calibration_end or data_end, data_end)
+    try:
+        clv = customers_value.cached_clv(filters, calibration_end, time_unit, HORIZONS[time_unit], 12, float(discount))
+    except ShopLensError as error:
+        common.empty_state(str(error), title="Not enough purchases for a CLV model", icon=":material/model_training:")
+        return
+    predictions = clv.predictions
+    totals = clv.totals
+    with st.container(horizontal=True, gap="small"):
+        st.metric("Customers", common.format_count(clv.customers), border=True,
+                  help=f"{clv.spend_customers:,} of them bought again (the spend model learns from them)")
+        st.metric("Expected purchases, next year", common.format_count(totals["expected_purchases"]),
+                  border=True, help="BG/NBD: repeat purchase days expected in the next 12 months")
+        st.metric("Share still active", common.format_ratio(totals["mean_probability_alive"]), border=True,
+                  help="Mean P(alive): the chance each customer has not silently left")
+        st.metric("12-month CLV", common.format_money(totals["clv"]), border=True,
+                  help=f"Discounted at {discount:.1%} a month; each customer's 90% interval is in the table")
+    scatter, holdout = st.columns(2)
+    with scatter:
+        common.chart_card("Worth against P(alive)", charts.clv_alive_figure(predictions),
+                          predictions, file_name="clv-predictions", key="clv_scatter",
+                          caption="High and left: valuable customers slipping away")
+    with holdout:
+        common.chart_card("Predicted against actual purchases", charts.holdout_figure(clv.holdout, time_unit),
+                          clv.holdout, file_name="clv-holdout", key="clv_holdout",
+                          caption=(f"Holdout "
+                                   f"{common.format_period(calibration_end + timedelta(days=1), clv.holdout_end)}"
+                                   if clv.holdout_end else "Move the calibration end earlier to test the model"))
+    with st.expander("Model card: parameters and how to read them", icon=":material/info:"):
+        st.markdown(
+            f"**BG/NBD** (purchases while active, and dropping out): r = {clv.bgnbd['r']:.3f}, "
+            f"α = {clv.bgnbd['alpha']:.3f} {time_unit}s, a = {clv.bgnbd['a']:.3f}, b = {clv.bgnbd['b']:.3f}. "
+            f"An active customer buys on average r/α = {clv.bgnbd['r'] / clv.bgnbd['alpha']:.3f} times a {time_unit}; "
+            f"after each repeat purchase they leave with probability a/(a+b) = "
+            f"{clv.bgnbd['a'] / (clv.bgnbd['a'] + clv.bgnbd['b']):.1%}.\n\n"
+            f"**Gamma-Gamma** (spend per purchase): p = {clv.gamma_gamma['p']:.3f}, q = {clv.gamma_gamma['q']:.3f}, "
+            f"v = {clv.gamma_gamma['v']:.3f}; the population's mean spend is pv/(q−1) = "
+            + (f"{clv.gamma_gamma['p'] * clv.gamma_gamma['v'] / (clv.gamma_gamma['q'] - 1):,.2f}."
+               if clv.gamma_gamma["q"] > 1 else "undefined (q ≤ 1).")
+            + f"\n\nMaximum likelihood via PyMC-Marketing; fitted on {clv.fit_customers:,} customers in "
+            f"{clv.fit_seconds:.1f} s. Intervals come from parameter uncertainty only (Laplace approximation)."
+        )
+    top = predictions.head(200)
+    with st.container(border=True):
+        st.markdown("**Most valuable customers**")
+        st.dataframe(top, hide_index=True, height=240,
+                     column_config={"user_id": "Customer",
+                                    "frequency": st.column_config.NumberColumn("Repeat purchases"),
+                                    "recency": st.column_config.NumberColumn(f"Recency ({time_unit}s)", format="%.1f"),
+                                    "T": st.column_config.NumberColumn(f"Age ({time_unit}s)", format="%.1f"),
+                                    "monetary_value": st.column_config.NumberColumn("Mean repeat spend", format="%.2f"),
+                                    "expected_purchases": st.column_config.NumberColumn("Expected purchases",
+                                                                                        format="%.2f"),
+                                    "expected_spend": st.column_config.NumberColumn("Expected spend", format="%.2f"),
+                                    "probability_alive": st.column_config.ProgressColumn("P(alive)", format="percent"),
+                                    "clv": st.column_config.NumberColumn("CLV", format="%.2f"),
+                                    "clv_lower": st.column_config.NumberColumn("CLV low (5%)", format="%.2f"),
+                                    "clv_upper": st.column_config.NumberColumn("CLV high (95%)", format="%.2f")})
+
+
+with retention_tab:
+    if retention_tab.open:
+        show_retention()
+with segments_tab:
+    if segments_tab.open:
+        show_segments()
+with value_tab:
+    if value_tab.open:
+        show_value()
+if HAS_PREDICTIONS:
+    with tabs[3]:
+        if tabs[3].open:
+            # Built by the predictions work (purchase and churn probability); imported only when shown.
+            from pages import customer_predictions
+
+            customer_predictions.render(filters)

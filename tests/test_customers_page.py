@@ -1,0 +1,136 @@
+"""The Customers page in-process (AppTest): every tab on the hand-built log and the Value tab on the sample."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.customers_fixtures import build_customer_warehouse
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+APP = str(REPO_ROOT / "app.py")
+PAGE = "pages/customers.py"
+PERIOD = {"from": "2025-01-06", "to": "2025-01-22"}
+
+
+@pytest.fixture(scope="module")
+def customer_warehouse(tmp_path_factory) -> Path:
+    return build_customer_warehouse(tmp_path_factory.mktemp("customers_page"))
+
+
+def run_page(monkeypatch, warehouse: Path, query: dict | None = None) -> AppTest:
+    monkeypatch.setenv("SHOPLENS_WAREHOUSE", str(warehouse))
+    monkeypatch.delenv("SHOPLENS_CURRENCY", raising=False)
+    app = AppTest.from_file(APP, default_timeout=120)
+    for key, value in (query or {}).items():
+        app.query_params[key] = value
+    app.switch_page(PAGE).run()
+    return app
+
+
+def assert_no_error(app: AppTest) -> None:
+    assert not app.exception, [exception.value for exception in app.exception]
+    assert not app.error, [error.value for error in app.error]
+
+
+def download_keys(app: AppTest) -> set[str]:
+    return {button.proto.id.split("-", 2)[-1] for button in app.get("download_button")}
+
+
+def heatmap_values(app: AppTest) -> list[list[float]]:
+    import base64
+    import json
+
+    import numpy as np
+
+    z = json.loads(app.get("plotly_chart")[0].proto.spec)["data"][0]["z"]
+    if isinstance(z, dict):  # plotly sends arrays as base64 ("bdata") with a dtype and shape
+        values = np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"])
+        shape = [int(size) for size in str(z.get("shape", len(values))).split(",")]
+        z = values.reshape(shape)
+    return np.asarray(z, dtype=float).tolist()
+
+
+def test_retention_tab_shows_the_hand_counted_matrix(monkeypatch, customer_warehouse):
+    app = run_page(monkeypatch, customer_warehouse, PERIOD)
+
+    assert_no_error(app)
+    assert app.title[0].value == "Customers"
+    assert len(app.get("plotly_chart")) == 3
+    # Unbounded retention, cohort 01-06 (3 users): 3/3, 2/3, 2/3; 01-13: 1, 1; 01-20: 1.
+    rows = heatmap_values(app)
+    assert rows[0] == pytest.approx([1.0, 2 / 3, 2 / 3])
+    assert rows[1][:2] == [1.0, 1.0] and rows[2][0] == 1.0
+    assert {"download_retention_heatmap", "download_retention_curves", "download_ltv_curves"} <= download_keys(app)
+
+
+def test_counts_and_n_period_from_the_url(monkeypatch, customer_warehouse):
+    app = run_page(monkeypatch, customer_warehouse, PERIOD | {"retention": "N-period", "show": "Count"})
+
+    assert_no_error(app)
+    # N-period counts of cohort 01-06: 3, 1, 2.
+    assert heatmap_values(app)[0] == [3.0, 1.0, 2.0]
+
+
+def test_breakdown_shows_a_segment_picker(monkeypatch, customer_warehouse):
+    app = run_page(monkeypatch, customer_warehouse, PERIOD | {"breakdown": "Acquisition channel"})
+
+    assert_no_error(app)
+    assert app.selectbox(key="segment").options == ["direct", "email", "social"]
+
+
+def test_segments_tab(monkeypatch, customer_warehouse):
+    app = run_page(monkeypatch, customer_warehouse, PERIOD | {"tab": "Segments"})
+
+    assert_no_error(app)
+    metrics = {metric.label: metric.value for metric in app.metric}
+    assert metrics["Customers"] == "3"  # A, C and D bought in the period
+    assert len(app.get("plotly_chart")) == 2
+    assert {"download_rfm_segments", "download_rfm_migration", "download_segment"} <= download_keys(app)
+    app.selectbox(key="export_segment").set_value("Lost").run()
+    assert app.dataframe[0].value["user_id"].tolist() == ["C"]
+
+
+def test_value_tab_says_why_without_enough_customers(monkeypatch, customer_warehouse):
+    app = run_page(monkeypatch, customer_warehouse, PERIOD | {"tab": "Value"})
+
+    assert_no_error(app)
+    assert [info.proto.title for info in app.info] == ["Not enough purchases for a CLV model"]
+
+
+def test_empty_period_says_so(monkeypatch, customer_warehouse):
+    app = run_page(monkeypatch, customer_warehouse, {"from": "2025-01-09", "to": "2025-01-12"})
+
+    assert_no_error(app)
+    assert [info.proto.title for info in app.info] == ["No cohorts for these filters"]
+
+
+@pytest.mark.slow
+def test_value_tab_on_the_sample(monkeypatch, sample_warehouse):
+    app = run_page(monkeypatch, sample_warehouse, {"from": "2025-01-01", "to": "2025-12-31", "tab": "Value",
+                                                   "calibration_end": "2025-09-30"})
+
+    assert_no_error(app)
+    metrics = {metric.label: metric.value for metric in app.metric}
+    assert set(metrics) == {"Customers", "Expected purchases, next year", "Share still active", "12-month CLV"}
+    assert len(app.get("plotly_chart")) == 2
+    assert len(app.dataframe[0].value) == 200
+
+
+@pytest.mark.skipif(importlib.util.find_spec("pages.customer_predictions") is None,
+                    reason="the Predictions tab's module (pages/customer_predictions.py) is not built yet")
+def test_predictions_tab_hands_over_to_its_module(monkeypatch, customer_warehouse):
+    app = run_page(monkeypatch, customer_warehouse, PERIOD | {"tab": "Predictions"})
+
+    assert_no_error(app)
+    assert [tab.label for tab in app.tabs] == ["Retention", "Segments", "Value", "Predictions"]
+
+
+def test_segment_export_comes_from_the_url(monkeypatch, customer_warehouse):
+    app = run_page(monkeypatch, customer_warehouse, PERIOD | {"tab": "Segments", "export_segment": "At risk"})
+
+    assert_no_error(app)
+    assert app.dataframe[0].value["user_id"].tolist() == ["D"]
