@@ -1,0 +1,82 @@
+"""The Recommendations page in-process (AppTest) on the generated shop (tests/recommend_fixtures.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.recommend_fixtures import build_recommend_warehouse
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+APP = str(REPO_ROOT / "app.py")
+PAGE = "pages/recommendations.py"
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory) -> Path:
+    return build_recommend_warehouse(tmp_path_factory.mktemp("recommend_page"))
+
+
+def open_page(monkeypatch, warehouse: Path, query: dict | None = None) -> AppTest:
+    monkeypatch.setenv("SHOPLENS_WAREHOUSE", str(warehouse))
+    monkeypatch.delenv("SHOPLENS_CURRENCY", raising=False)
+    app = AppTest.from_file(APP, default_timeout=120)
+    for key, value in (query or {}).items():
+        app.query_params[key] = value
+    app.switch_page(PAGE).run()
+    return app
+
+
+def assert_no_error(app: AppTest) -> None:
+    assert not app.exception, [exception.value for exception in app.exception]
+    assert not app.error, [error.value for error in app.error]
+
+
+def test_train_then_recommend_with_reasons_waterfall_and_related_items(monkeypatch, shop):
+    app = open_page(monkeypatch, shop, {"user": "U001", "product": "P00"})
+    assert_no_error(app)
+    assert app.title[0].value == "Recommendations"
+    # Training is on demand.
+    train = app.button(key="train")
+    assert train.label == "Train the recommenders"
+    train.click().run()
+    assert_no_error(app)
+
+    frames = [frame.value for frame in app.dataframe]
+    recommendations = next(frame for frame in frames if "reason" in frame.columns)
+    assert len(recommendations) == 10
+    assert recommendations["reason"].str.len().min() > 0
+    charts = app.get("plotly_chart")
+    # Waterfall for the first item, bought together, also viewed, similar.
+    assert len(charts) >= 4
+    app.selectbox(key="user").set_value("U004").run()
+    assert_no_error(app)
+    assert app.selectbox(key="user").value == "U004"
+
+    # Another item's explanation and fewer items, via the widgets.
+    app.segmented_control(key="k").set_value(5).run()
+    assert_no_error(app)
+    recommendations = next(frame.value for frame in app.dataframe if "reason" in frame.value.columns)
+    assert len(recommendations) == 5
+    app.selectbox(key="explain_rank").set_value(3).run()
+    assert_no_error(app)
+
+
+def test_leaderboard_on_demand_and_links(monkeypatch, shop):
+    app = open_page(monkeypatch, shop, {"user": "U007", "product": "P02"})
+    # Trained models are shared across sessions per data version; train only if this is the first.
+    if any(button.key == "train" for button in app.button):
+        app.button(key="train").click().run()
+    else:
+        # Models already trained: the link's shopper and product are shown straight away.
+        assert app.selectbox(key="user").value == "U007"
+        assert app.selectbox(key="product").value == "P02"
+    assert_no_error(app)
+    app.button(key="evaluate").click().run()
+    assert_no_error(app)
+    labels = [metric.label for metric in app.metric]
+    assert "Hybrid NDCG@10" in labels
+    assert any("leaderboard" in str(chart.proto.id) for chart in app.get("plotly_chart")) or \
+        len(app.get("plotly_chart")) >= 5
