@@ -28,6 +28,10 @@ class PageSpec:
         analysis: the capability it needs (`analytics.capabilities.ANALYSES`).
         help: one or two sentences shown as the navigation tooltip.
         has_charts: whether the page draws charts (the browser test waits for them).
+        views: further URL queries the browser test opens too, e.g. "tab=Segments" for a page
+            whose tabs only compute when open.
+        start_button: the label of the button that starts the page's on-demand work (training, a
+            forecast run); the browser test clicks it and waits for the charts it brings.
     """
 
     section: str
@@ -37,6 +41,8 @@ class PageSpec:
     analysis: str
     help: str
     has_charts: bool = True
+    views: tuple[str, ...] = ()
+    start_button: str | None = None
 
     @property
     def url_path(self) -> str:
@@ -54,13 +60,14 @@ PAGES: tuple[PageSpec, ...] = (
              "cart_dropoff", "How long carts wait to be bought, which are abandoned and recovered, and why."),
     PageSpec("Management", "pages/customers.py", "Customers", ":material/group:", "customers",
              "Who the best customers are, who is slipping away and what each is worth: retention cohorts, "
-             "RFM segments, lifetime value and purchase and churn probability."),
+             "RFM segments, lifetime value and purchase and churn probability.",
+             views=("tab=Segments", "tab=Value", "tab=Predictions")),
     PageSpec("Management", "pages/forecasts.py", "Forecasts", ":material/trending_up:", "forecasts",
              "Backtested sales forecasts by category, product or channel, their drivers, and what they "
              "mean for stock."),
     PageSpec("Merchandising", "pages/recommendations.py", "Recommendations", ":material/recommend:",
              "recommendations", "What to show each shopper and which products sell together, with a reason "
-             "for every item and a leaderboard of models."),
+             "for every item and a leaderboard of models.", start_button="Train the recommenders"),
     PageSpec("Data science", "pages/explanations.py", "Explanations", ":material/psychology:", "cart_dropoff",
              "Every model's card, SHAP summary and dependence plots, single-row explanations and a fairness check."),
     PageSpec("Data science", "pages/data.py", "Data", ":material/upload_file:", "data",

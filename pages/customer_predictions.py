@@ -113,19 +113,17 @@ def render(filters: Filters) -> None:
                                          key="predictions_by", bind="query-params", required=True)
     by = SEGMENTS.get(segment_label or "Usual device", "main_device")
     segments = probability_by_segment(scores, by)
-    segment_column, explain_column = st.columns([2, 3])
-    with segment_column:
-        common.chart_card(f"Predictions by {(segment_label or 'segment').lower()}",
-                          charts.segment_figure(segments, by), segments, file_name=f"predictions-by-{by}",
-                          caption="Mean probabilities of the scored users", key="predictions_segments")
-    with explain_column:
-        explained = st.segmented_control("Explain", list(EXPLAINED), default="Churn in 28 days",
-                                         key="predictions_explain", bind="query-params", required=True)
-        train, key = EXPLAINED.get(explained or "Churn in 28 days", EXPLAINED["Churn in 28 days"])
-        explanation_panel.show_trained(
-            train, key=f"predictions_{key}", title=f"Why, according to the {key} model",
-            segment_labels=PANEL_SEGMENT_LABELS, row_label="Customer",
-        )
+    common.chart_card(f"Predictions by {(segment_label or 'segment').lower()}",
+                      charts.segment_figure(segments, by), segments, file_name=f"predictions-by-{by}",
+                      caption="Mean probabilities of the scored users", key="predictions_segments")
+    # The panel draws its own two columns, so it gets the page's full width, directly under the chart.
+    explained = st.segmented_control("Explain", list(EXPLAINED), default="Churn in 28 days",
+                                     key="predictions_explain", bind="query-params", required=True)
+    train, key = EXPLAINED.get(explained or "Churn in 28 days", EXPLAINED["Churn in 28 days"])
+    explanation_panel.show_trained(
+        train, key=f"predictions_{key}", title=f"Why, according to the {key} model",
+        segment_labels=PANEL_SEGMENT_LABELS, row_label="Customer",
+    )
 
 
 def _metrics(scores: pd.DataFrame, purchase: TrainedModel, churn: TrainedModel) -> None:

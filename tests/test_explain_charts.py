@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 import pytest
 
@@ -33,6 +35,23 @@ def test_bar_chart_is_mean_absolute_shap_most_important_first():
     assert list(bars.y) == ["Price", "Device"]
     assert list(bars.x) == pytest.approx([0.5, 0.2])
     assert list(charts.importance_table(hand_made())["feature"]) == ["price", "device"]
+
+
+def test_many_features_fold_into_one_other_bar_and_the_beeswarm_keeps_the_top():
+    # Feature f<i> has |SHAP| i+1 on each of two rows, so mean |SHAP| is i+1: f4 is first, f0 last.
+    shap_values = pd.DataFrame({f"f{i}": [i + 1.0, -(i + 1.0)] for i in range(5)})
+    explanation = replace(
+        hand_made(), feature_labels={f"f{i}": f"F{i}" for i in range(5)}, categorical_features=(),
+        shap_values=shap_values, feature_values=pd.DataFrame({f"f{i}": [0.0, 1.0] for i in range(5)}),
+        segments=pd.DataFrame(index=range(2)), predicted=pd.Series([0.5, 0.5]), actual=pd.Series([0, 1]),
+    )
+
+    (bars,) = charts.shap_bar_figure(explanation, max_features=3).data
+    # Top two, then f2 + f1 + f0 = 3 + 2 + 1 = 6 in one bar.
+    assert list(bars.y) == ["F4", "F3", "3 other features"]
+    assert list(bars.x) == pytest.approx([5.0, 4.0, 6.0])
+    swarm = charts.shap_beeswarm_figure(explanation, max_features=3)
+    assert [trace.name for trace in swarm.data] == ["F4", "F3", "F2"]
 
 
 def test_beeswarm_has_one_dot_per_row_and_feature():

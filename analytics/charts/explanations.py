@@ -26,6 +26,9 @@ CATEGORY_COLOR = "#ADB5BD"
 # Low feature values blue, high red, as in the shap package's own plots.
 FEATURE_SCALE = [[0.0, NEGATIVE_COLOR], [0.5, "#C5B3E6"], [1.0, POSITIVE_COLOR]]
 ROW_HEIGHT = 34
+# Features drawn by the bar, beeswarm and segment charts; a 30-feature model stays readable in half a
+# page. The rest are folded into one "N other features" bar; the CSV keeps every feature.
+MAX_FEATURES = 12
 
 
 def importance_table(explanation: Explanation) -> pd.DataFrame:
@@ -40,11 +43,22 @@ def importance_table(explanation: Explanation) -> pd.DataFrame:
     )
 
 
-def shap_bar_figure(explanation: Explanation) -> go.Figure:
-    """Mean |SHAP| per feature as horizontal bars, most important on top; the title states the sample size."""
+def shap_bar_figure(explanation: Explanation, max_features: int = MAX_FEATURES) -> go.Figure:
+    """Mean |SHAP| per feature as horizontal bars, most important on top; the title states the sample size.
+
+    Args:
+        explanation: a fitted explanation.
+        max_features: features drawn; the rest are summed into one "N other features" bar (the sum of
+            their mean |SHAP|, so the bars still add up to the model's total attribution).
+    """
     table = importance_table(explanation)
     if table.empty:
         return empty_figure("No features to explain")
+    if len(table) > max_features:
+        rest = table.iloc[max_features - 1:]
+        other = pd.DataFrame({"feature": ["other"], "label": [f"{len(rest)} other features"],
+                              "mean_abs_shap": [rest["mean_abs_shap"].sum()]})
+        table = pd.concat([table.iloc[:max_features - 1], other], ignore_index=True)
     figure = go.Figure(go.Bar(
         x=table["mean_abs_shap"].to_numpy(dtype=float),
         y=list(table["label"]),
@@ -67,7 +81,8 @@ def shap_bar_figure(explanation: Explanation) -> go.Figure:
     return figure
 
 
-def shap_beeswarm_figure(explanation: Explanation, max_points: int = 1_000, seed: int = 0) -> go.Figure:
+def shap_beeswarm_figure(explanation: Explanation, max_points: int = 1_000, seed: int = 0,
+                         max_features: int = MAX_FEATURES) -> go.Figure:
     """One dot per explained row and feature: x is its SHAP value, colour its feature value.
 
     Numeric features are coloured from low (blue) to high (red) by their rank within the feature;
@@ -77,8 +92,9 @@ def shap_beeswarm_figure(explanation: Explanation, max_points: int = 1_000, seed
         explanation: from `explain_model`.
         max_points: rows drawn per feature at most (a seeded sample of the explained rows).
         seed: for the sample and the jitter.
+        max_features: the most important features drawn (by mean |SHAP|).
     """
-    features = explanation.feature_ranking()
+    features = explanation.feature_ranking()[:max_features]
     if not features or explanation.shap_values.empty:
         return empty_figure("No rows to explain")
     rng = np.random.default_rng(seed)
@@ -153,9 +169,13 @@ def calibration_figure(explanation: Explanation) -> go.Figure:
     return figure
 
 
-def segment_figure(segment: SegmentExplanation, unit: str = "log-odds") -> go.Figure:
-    """How the segment's mean SHAP differs from all rows', per feature (in `unit`), largest on top."""
-    table = segment.contributions.dropna(subset=["difference"])
+def segment_figure(segment: SegmentExplanation, unit: str = "log-odds", max_features: int = MAX_FEATURES
+                   ) -> go.Figure:
+    """How the segment's mean SHAP differs from all rows', per feature (in `unit`), largest on top.
+
+    Only the `max_features` largest differences are drawn (contributions come largest first).
+    """
+    table = segment.contributions.dropna(subset=["difference"]).head(max_features)
     if table.empty:
         return empty_figure("No explained rows in this segment")
     differences = table["difference"].to_numpy(dtype=float)
