@@ -1,9 +1,126 @@
-"""`shoplens forecast`: being built; registers nothing yet."""
+"""`shoplens forecast`: backtested forecasts per series, the leaderboard, each series' champion."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
+
+from analytics.commands.arguments import format_parent, positive_int, progress_bar, warehouse_parent, warehouse_path
+from analytics.output import render_frame, render_json
+
+LEADERBOARD_KEYS = ("unique_id", "model", "mase", "smape", "wape", "bias", "coverage_80", "coverage_95", "folds",
+                    "rank", "is_champion")
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    """Add the command (not yet)."""
+    """Add the `forecast` command."""
+    from analytics.forecasting.models import ALL_MODELS
+    from analytics.forecasting.series import LEVELS, MEASURES
+
+    parser = commands.add_parser(
+        "forecast", parents=[warehouse_parent(), format_parent()],
+        help="backtested forecasts per series: leaderboard, champion and the forecast after the data",
+        description="Backtests every model on every series (rolling origin), picks each series' champion and "
+                    "forecasts the horizon after the data ends with it; see docs/forecasts.md.",
+    )
+    parser.add_argument("--level", choices=LEVELS, default="category", help="series level (default: category)")
+    parser.add_argument("--measure", choices=MEASURES, default="units", help="what to forecast (default: units)")
+    parser.add_argument("--series", action="append", default=[], metavar="ID",
+                        help="forecast only this series of the level, e.g. a category or product id (repeatable)")
+    parser.add_argument("--top", type=positive_int, default=10, metavar="N",
+                        help="at --level product, the N products with the most units (default: 10)")
+    parser.add_argument("--series-csv", type=Path, default=None, metavar="PATH",
+                        help="forecast the series in this CSV (columns unique_id, ds, y) instead of the warehouse")
+    parser.add_argument("--drivers-csv", type=Path, default=None, metavar="PATH",
+                        help="other drivers (weather, ...): columns ds, optional unique_id, one per driver")
+    parser.add_argument("--horizon", type=positive_int, default=28, help="steps to forecast (default: 28)")
+    parser.add_argument("--folds", type=positive_int, default=3, help="rolling-origin backtest folds (default: 3)")
+    parser.add_argument("--country", default="US", help="public holidays of this country, e.g. US, CN (default: US; "
+                                                        "'none' for none)")
+    parser.add_argument("--model", action="append", default=[], choices=ALL_MODELS, dest="models",
+                        help="take part in the arena (repeatable; default: all for up to 50 series, the fast set "
+                             "beyond)")
+    parser.add_argument("--jobs", type=positive_int, default=2, help="worker processes (default: 2)")
+    parser.add_argument("--show", choices=("leaderboard", "forecast", "champions"), default="champions",
+                        help="what --format table/csv prints (json prints everything; default: champions)")
+    parser.set_defaults(handler=run)
+
+
+def run(arguments: argparse.Namespace) -> int:
+    from analytics.forecasting.drivers import read_driver_csv
+    from analytics.forecasting.run import ForecastRequest, forecast_series, run_forecast
+    from analytics.forecasting.series import read_series_csv
+
+    country = None if arguments.country.lower() == "none" else arguments.country.upper()
+    models = tuple(arguments.models) or None
+    drivers = read_driver_csv(arguments.drivers_csv) if arguments.drivers_csv else None
+    update, close = progress_bar("Forecasting series")
+
+    def progress(done: int, total: int, what: str) -> None:
+        update(done, total)
+
+    try:
+        if arguments.series_csv is not None:
+            series = read_series_csv(arguments.series_csv)
+            if arguments.series:
+                series = _subset(series, tuple(arguments.series))
+            result = forecast_series(series, horizon=arguments.horizon, folds=arguments.folds, country=country,
+                                     models=models, drivers=drivers, progress=progress, n_jobs=arguments.jobs)
+        else:
+            from analytics.warehouse import connect
+
+            request = ForecastRequest(level=arguments.level, measure=arguments.measure, horizon=arguments.horizon,
+                                      folds=arguments.folds, country=country, models=models,
+                                      series_ids=tuple(arguments.series), top_n=arguments.top)
+            with connect(warehouse_path(arguments)) as con:
+                result = run_forecast(con, request, progress=progress, drivers=drivers, n_jobs=arguments.jobs)
+    except KeyboardInterrupt:
+        close()
+        sys.stderr.write("forecast cancelled\n")
+        return 130
+    close()
+    document = forecast_document(result)
+    if arguments.format == "json":
+        sys.stdout.write(render_json(document))
+        return 0
+    import pandas as pd
+
+    frame = pd.DataFrame({"leaderboard": document["leaderboard"], "forecast": document["forecast"],
+                          "champions": [{"unique_id": key, **value} for key, value in document["champion"].items()]}
+                         [arguments.show])
+    title = {"leaderboard": "Backtest leaderboard (lower MASE is better)",
+             "forecast": "Champion forecast after the data ends (80% interval)",
+             "champions": "Champion per series, chosen by backtest MASE"}[arguments.show]
+    sys.stdout.write(render_frame(frame, arguments.format, title=title))
+    return 0
+
+
+def _subset(series, ids: tuple[str, ...]):
+    from analytics.errors import ShopLensError
+    from analytics.forecasting.series import SeriesSet
+
+    unknown = sorted(set(ids) - set(series.ids))
+    if unknown:
+        raise ShopLensError(f"series {', '.join(unknown)} is not in the CSV; choose from {', '.join(series.ids)}")
+    frame = series.frame[series.frame["unique_id"].isin(ids)].reset_index(drop=True)
+    return SeriesSet(frame, series.freq, series.season_length, series.level, series.measure, series.labels)
+
+
+def forecast_document(result) -> dict:
+    """The JSON document: leaderboard rows, champion per series, and the champions' forecasts.
+
+    Returns:
+        {"leaderboard": [{unique_id, model, mase, smape, wape, bias, coverage_80, coverage_95, folds, rank,
+        is_champion}], "champion": {unique_id: {model, mase, smape, wape, bias, coverage_80, coverage_95,
+        runner_up, runner_up_mase}}, "forecast": [{unique_id, ds, yhat, yhat_lower, yhat_upper, model}]}
+        with the 80% interval as yhat_lower/yhat_upper and ds as YYYY-MM-DD.
+    """
+    arena = result.arena
+    leaderboard = arena.leaderboard[list(LEADERBOARD_KEYS)].to_dict("records")
+    champion = {row.pop("unique_id"): row for row in arena.champions.to_dict("records")}
+    forecast = arena.champion_forecast()
+    rows = [{"unique_id": row.unique_id, "ds": row.ds.date().isoformat(), "yhat": row.yhat,
+             "yhat_lower": row.yhat_lower_80, "yhat_upper": row.yhat_upper_80, "model": row.model}
+            for row in forecast.itertuples()]
+    return {"leaderboard": leaderboard, "champion": champion, "forecast": rows}

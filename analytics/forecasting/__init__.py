@@ -1,0 +1,5 @@
+"""Forecasts for managers: series, models, the backtested arena, champions, drivers and the stock view.
+
+Entry points: `analytics.forecasting.run.run_forecast` (warehouse or CSV series through the arena),
+`analytics.forecasting.stock.stock_view`, `analytics.forecasting.global_model.train_global_model`.
+"""

@@ -1,0 +1,199 @@
+"""Forecasts: backtested forecasts per series with intervals, the leaderboard, drivers and the stock view."""
+
+from dataclasses import replace
+from datetime import timedelta
+
+import streamlit as st
+
+from analytics.charts import forecasts as charts
+from analytics.errors import ShopLensError
+from analytics.forecasting.drivers import COUNTRIES, Promotion
+from analytics.forecasting.global_model import train_global_model
+from analytics.forecasting.models import DEFAULT_MODELS, FAST_MODELS, MODEL_TITLES
+from analytics.forecasting.run import ForecastRequest, series_view
+from analytics.forecasting.stock import read_stock_csv, stock_table, stock_view
+from analytics.overview import filter_options
+from pages import common, explanation_panel
+from pages.forecasts_run import cached_components, cached_run, run_with_status
+
+# Choices: label -> engine value. Bound widgets put the label in the URL (?level=Category).
+LEVELS = {"Total": "total", "Category": "category", "Product (top 10)": "product", "Channel": "channel",
+          "Region": "region"}
+MEASURES = {"Units": "units", "Revenue": "revenue"}
+HORIZONS = {"7 days": 7, "14 days": 14, "28 days": 28, "56 days": 56, "91 days": 91}
+FOLDS = {"2 folds": 2, "3 folds": 3, "4 folds": 4, "5 folds": 5}
+ARENAS = {"All models": DEFAULT_MODELS, "Fast models": FAST_MODELS}
+SERVICE_LEVELS = {"90%": 0.90, "95%": 0.95, "98%": 0.98, "99%": 0.99}
+PENDING_KEY = "forecast_run_pending"
+SEGMENT_LABELS = {"series": "Series", "day": "Day", "day_of_week": "Day of week"}
+
+warehouse = common.open_warehouse()
+options = common.cached(filter_options)
+filters = common.sidebar_filters(options)
+common.page_header("Forecasts", warehouse.info)
+
+if filters is None:
+    common.empty_state("The warehouse has no dated orders yet; rebuild it from data that has orders.")
+    st.stop()
+
+st.caption("Forecasts learn from all history up to the sidebar's *To* date (the *From* date does not apply), "
+           "honouring the category, channel and device filters. Every model is backtested on the last folds of "
+           "the history; each series' champion is the model with the lowest backtest MASE.")
+
+with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
+    level_label = st.selectbox("Level", list(LEVELS), index=1, key="level", bind="query-params", width=170)
+    measure_label = st.segmented_control("Forecast", list(MEASURES), default="Units", key="measure",
+                                         bind="query-params", required=True)
+    horizon_label = st.selectbox("Horizon", list(HORIZONS), index=2, key="horizon", bind="query-params", width=120)
+    folds_label = st.selectbox("Backtest", list(FOLDS), index=1, key="folds", bind="query-params", width=110)
+    country = st.selectbox("Holidays of", list(COUNTRIES), key="country", bind="query-params", width=110)
+    arena_label = st.segmented_control("Arena", list(ARENAS), default="All models", key="arena",
+                                       bind="query-params", required=True,
+                                       help="All models: seasonal naive, AutoETS, AutoARIMA, MSTL, Prophet, global "
+                                            "LightGBM and their ensemble. Fast models: seasonal naive, ETS and "
+                                            "LightGBM, for many series.")
+
+level = LEVELS.get(level_label or "Category", "category")
+measure = MEASURES.get(measure_label or "Units", "units")
+horizon = HORIZONS.get(horizon_label or "28 days", 28)
+
+with st.expander("Plan a promotion", icon=":material/sell:"):
+    st.caption("A promotion entered here counts as known ahead, like one in the promotions table. Promotions "
+               "seen only in past sales are never assumed for the future.")
+    planned = st.toggle("Add a planned promotion (all products)", key="promotion_on")
+    first_day = filters.end_date + timedelta(days=1)
+    promotion_days = st.date_input("Days", value=(first_day, first_day + timedelta(days=2)), key="promotion_days",
+                                   disabled=not planned, format="YYYY-MM-DD")
+    discount = st.slider("Discount", 0.05, 0.6, 0.2, 0.05, key="promotion_discount", disabled=not planned,
+                         format="percent")
+
+promotions = ()
+if planned and isinstance(promotion_days, tuple) and len(promotion_days) == 2:
+    promotions = (Promotion(promotion_days[0], promotion_days[1], float(discount), name="Planned on the page"),)
+
+request = ForecastRequest(level=level, measure=measure, horizon=horizon,
+                          folds=FOLDS.get(folds_label or "3 folds", 3), country=country,
+                          models=ARENAS.get(arena_label or "All models", DEFAULT_MODELS),
+                          planned_promotions=promotions,
+                          # The start date does not apply (all history is used), so it is left out of the cache key.
+                          filters=replace(filters, start_date=min(options.first_date or filters.start_date,
+                                                                  filters.end_date)))
+
+with st.container(horizontal=True, gap="small"):
+    # The click is kept in session state by its callback, so it survives any rerun before the run starts.
+    st.button("Run forecast", key="run_forecast", type="primary", icon=":material/play_arrow:",
+              on_click=st.session_state.__setitem__, args=(PENDING_KEY, True))
+    # Any click reruns the page, which interrupts a run in progress at its next progress update.
+    st.button("Stop", key="stop", icon=":material/stop:", help="Cancel the run in progress")
+
+run = cached_run(request)
+run_clicked = st.session_state.pop(PENDING_KEY, False)
+if run is None and run_clicked:
+    try:
+        run = run_with_status(request)
+    except ShopLensError as error:
+        common.empty_state(str(error), title="Cannot forecast these series", icon=":material/timeline:")
+        st.stop()
+if run is None:
+    common.empty_state(
+        f"Press **Run forecast** to backtest the models on every {level_label.lower()} series and forecast "
+        f"{horizon} days of {measure}. Runs are kept until the data is rebuilt.",
+        title="Not run yet", icon=":material/play_circle:")
+    st.stop()
+
+ids = list(run.arena.champions["unique_id"])
+if run.arena.skipped:
+    st.caption(f":material/info: Not forecast ({len(run.arena.skipped)}): "
+               + "; ".join(f"{run.label(unique_id)}: {why}" for unique_id, why in list(run.arena.skipped.items())[:5]))
+unique_id = st.selectbox("Series", ids, key="series", bind="query-params", format_func=run.label)
+view = series_view(run, unique_id or ids[0])
+champion = view.champion
+champion_title = MODEL_TITLES.get(champion["model"], champion["model"])
+
+with st.container(horizontal=True, gap="small"):
+    st.metric("Champion", champion_title, border=True,
+              help="The model with the lowest backtest MASE; the ensemble is kept unless a single model beats it "
+                   "by more than 5%.")
+    st.metric("Backtest MASE", f"{champion['mase']:.2f}", border=True,
+              help="Mean absolute error ÷ the in-sample seasonal-naive error; below 1 beats last week's pattern.")
+    st.metric("WAPE", common.format_ratio(champion["wape"]), border=True,
+              help="Absolute errors ÷ actual total, over the backtest days.")
+    st.metric("80% interval coverage", common.format_ratio(champion["coverage_80"]), border=True,
+              help="Share of backtest days inside the 80% interval; near 80% means honest intervals.")
+    st.metric(f"Next {horizon} days", f"{view.forecast['yhat'].sum():,.0f} {measure}", border=True)
+
+common.chart_card(
+    f"Forecast: {view.label}", charts.forecast_figure(view.history, view.forecast, measure=measure),
+    view.forecast, file_name=f"forecast-{unique_id}", key="forecast",
+    caption=f"{champion_title}, daily {measure}, with 80% and 95% intervals",
+)
+
+board, backtest = st.columns(2)
+with board:
+    runner_up = champion.get("runner_up")
+    reason = (f"{champion_title} scored MASE {champion['mase']:.2f} over {int(view.leaderboard['folds'].max())} folds"
+              + (f"; runner-up {MODEL_TITLES.get(runner_up, runner_up)} {champion['runner_up_mase']:.2f}"
+                 if runner_up else ""))
+    common.chart_card("Leaderboard", charts.leaderboard_figure(view.leaderboard), view.leaderboard,
+                      file_name=f"leaderboard-{unique_id}", key="leaderboard", caption=reason)
+with backtest:
+    common.chart_card("Backtest of the champion", charts.backtest_figure(view.backtest, view.history,
+                                                                         champion["model"]),
+                      view.backtest, file_name=f"backtest-{unique_id}", key="backtest",
+                      caption="Each fold forecast from its cutoff, against what happened")
+
+st.subheader("Drivers", anchor=False)
+if st.toggle("Show Prophet's components (trend, weekly, yearly, holidays, promotions)", key="components",
+             bind="query-params"):
+    try:
+        components = cached_components(run, request, view.unique_id)
+    except ShopLensError as error:
+        common.empty_state(str(error), title="No components", icon=":material/timeline:")
+    else:
+        common.chart_card("What drives the forecast", charts.components_figure(components), components,
+                          file_name=f"components-{unique_id}", key="components_chart",
+                          caption="Prophet fitted on log(1 + demand): the trend in units, the rest as % effects")
+
+st.subheader("Stock", anchor=False)
+with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
+    lead_time = st.number_input("Lead time (days)", 1, horizon, min(7, horizon), key="lead_time",
+                                bind="query-params", width=150)
+    service_label = st.segmented_control("Service level", list(SERVICE_LEVELS), default="95%",
+                                         key="service_level", bind="query-params", required=True)
+    on_hand = st.number_input("On hand (what-if)", 0.0, value=None, step=1.0, key="on_hand",
+                              placeholder="units in stock", width=170)
+stock_file = st.file_uploader("Import stock levels (CSV with unique_id, on_hand)", type="csv", key="stock_file")
+service_level = SERVICE_LEVELS.get(service_label or "95%", 0.95)
+lead_time = int(min(lead_time or 7, horizon))
+try:
+    levels = read_stock_csv(stock_file) if stock_file is not None else {}
+except ShopLensError as error:
+    st.warning(str(error), icon=":material/warning:")
+    levels = {}
+stock = stock_view(view.forecast, lead_time, service_level,
+                   on_hand if on_hand is not None else levels.get(view.unique_id), view.unique_id)
+with st.container(horizontal=True, gap="small"):
+    st.metric(f"Demand over {lead_time} days", f"{stock.lead_time_demand:,.0f}", border=True)
+    st.metric("Safety stock", f"{stock.safety_stock:,.0f}", border=True,
+              help=f"z × σ of the lead-time demand, σ {stock.lead_time_sigma:,.1f} from the 95% intervals")
+    st.metric("Reorder point", f"{stock.reorder_point:,.0f}", border=True,
+              help="Order when the stock on hand falls to this.")
+    st.metric("Days of cover", "—" if stock.on_hand is None else
+              (f"> {horizon}" if stock.days_of_cover is None else f"{stock.days_of_cover:.1f}"), border=True)
+    st.metric("Stock-out risk", "—" if stock.stockout_risk is None else common.format_ratio(stock.stockout_risk),
+              border=True, help="Chance the lead-time demand exceeds the stock on hand.")
+if stock.is_at_risk:
+    st.warning(f"{view.label}: {common.format_ratio(stock.stockout_risk)} chance of running out within the lead "
+               f"time; reorder now (reorder point {stock.reorder_point:,.0f}).", icon=":material/warning:")
+common.chart_card("Stock against the forecast",
+                  charts.stock_figure(view.forecast, lead_time, stock.reorder_point, stock.on_hand),
+                  view.forecast[["ds", "yhat", "yhat_lower_95", "yhat_upper_95"]], file_name=f"stock-{unique_id}",
+                  key="stock", caption="Cumulative forecast demand; without a stock level this is a what-if")
+if levels:
+    table = stock_table(run.arena.champion_forecast(), lead_time, service_level, levels)
+    st.dataframe(table, hide_index=True)
+
+if run.arena.settings.is_daily and "lightgbm_global" in run.arena.settings.models:
+    explanation_panel.show_trained(train_global_model, level, measure, horizon, country, key="forecast",
+                                   title="Why the global model forecasts what it does",
+                                   segment_labels=SEGMENT_LABELS, row_label="Series and day")

@@ -1,0 +1,85 @@
+"""`shoplens forecast`: the JSON shape, CSV series, and the warehouse levels."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analytics.cli import main
+
+FAST = ("--model", "seasonal_naive", "--model", "ets")
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture(scope="module")
+def series_csv(tmp_path_factory):
+    ds = pd.date_range("2025-01-01", periods=63)
+    pattern = np.array([2, 2, 2, 2, 4, 6, 1], float)
+    frame = pd.concat([pd.DataFrame({"unique_id": name, "ds": ds.strftime("%Y-%m-%d"), "y": pattern[ds.dayofweek] * k})
+                       for name, k in (("mugs", 1), ("cups", 3))])
+    path = tmp_path_factory.mktemp("forecast_cli") / "series.csv"
+    frame.to_csv(path, index=False)
+    return str(path)
+
+
+def test_json_shape_from_a_series_csv(capsys, series_csv):
+    code, out, _ = run(capsys, "forecast", "--series-csv", series_csv, "--horizon", "7", "--folds", "3", *FAST,
+                       "--country", "none", "--format", "json")
+
+    assert code == 0
+    document = json.loads(out)
+    assert set(document) == {"leaderboard", "champion", "forecast"}
+    assert {"unique_id", "model", "mase", "smape", "wape", "bias", "coverage_80", "coverage_95"} <= set(
+        document["leaderboard"][0])
+    # No ensemble: it needs two models besides seasonal naive, and only ETS is one.
+    assert {(row["unique_id"], row["model"]) for row in document["leaderboard"]} == {
+        (name, model) for name in ("mugs", "cups") for model in ("seasonal_naive", "ets")}
+    assert set(document["champion"]) == {"mugs", "cups"}
+    # A series that repeats every week is forecast perfectly by seasonal naive, which wins.
+    assert document["champion"]["cups"]["model"] == "seasonal_naive"
+    assert document["champion"]["cups"]["mase"] == pytest.approx(0.0)
+    forecast = document["forecast"]
+    assert set(forecast[0]) == {"unique_id", "ds", "yhat", "yhat_lower", "yhat_upper", "model"}
+    cups = [row for row in forecast if row["unique_id"] == "cups"]
+    # The data ends on Mon 2025-03-04; the 7 days after it, at 3x the weekly pattern.
+    assert [row["ds"] for row in cups] == [day.strftime("%Y-%m-%d") for day in pd.date_range("2025-03-05", periods=7)]
+    assert [row["yhat"] for row in cups] == pytest.approx([6, 6, 12, 18, 3, 6, 6])
+    assert all(row["yhat_lower"] <= row["yhat"] <= row["yhat_upper"] for row in forecast)
+
+
+def test_table_and_csv_outputs(capsys, series_csv):
+    code, out, _ = run(capsys, "forecast", "--series-csv", series_csv, "--horizon", "7", "--folds", "2", *FAST,
+                       "--country", "none", "--show", "leaderboard", "--format", "csv")
+    assert code == 0
+    assert out.splitlines()[0].startswith("unique_id,model,mase,smape,wape,bias,coverage_80,coverage_95")
+    code, out, _ = run(capsys, "forecast", "--series-csv", series_csv, "--series", "mugs", "--horizon", "7",
+                       "--folds", "2", *FAST, "--country", "none")
+    assert code == 0 and "Champion per series" in out and "cups" not in out
+
+
+def test_errors_are_one_line_with_a_fix(capsys, series_csv):
+    code, _, err = run(capsys, "forecast", "--series-csv", series_csv, "--horizon", "28", "--folds", "3", *FAST)
+    assert code == 2 and "lower --horizon" in err
+    code, _, err = run(capsys, "forecast", "--series-csv", series_csv, "--series", "plates", *FAST)
+    assert code == 2 and "plates" in err
+
+
+def test_warehouse_category_level_json(capsys, sample_warehouse):
+    code, out, _ = run(capsys, "forecast", "--warehouse", str(sample_warehouse), "--level", "category",
+                       "--horizon", "7", "--folds", "2", *FAST, "--jobs", "1", "--format", "json")
+    assert code == 0
+    document = json.loads(out)
+    categories = set(document["champion"])
+    assert len(categories) == 8 and "Electronics" in categories
+    # One forecast row per category and day, starting the day after the sample's last order day.
+    assert len(document["forecast"]) == 8 * 7
+    assert min(row["ds"] for row in document["forecast"]) == "2026-01-01"
+    assert all(row["yhat"] >= 0 and row["yhat_lower"] >= 0 for row in document["forecast"])
