@@ -5,11 +5,11 @@ from datetime import timedelta
 import streamlit as st
 
 from analytics.charts import funnels as charts
-from analytics.funnels import FunnelQuery, FunnelStep, compare_periods, run_funnel
+from analytics.funnels import FunnelQuery, FunnelStep
 from analytics.funnels.dropoff import dropped_users
 from analytics.funnels.query import EVENT_TYPES, MAX_STEPS, MIN_STEPS, FunnelExclusion
 from analytics.overview import filter_options
-from pages import common
+from pages import common, funnels_cache
 
 DEFAULT_STEPS = ("view", "cart", "purchase")
 ANY_CATEGORY = "Any category"
@@ -87,7 +87,9 @@ with st.container(border=True):
 
 query = FunnelQuery(tuple(steps), WINDOWS[window_name], mode=MODES[mode], count_by=COUNTS[count_by],
                     breakdown=BREAKDOWNS[breakdown], exclusions=exclusions)
-result = common.cached(run_funnel, query, filters, period_name)
+# From the build's events held in memory (loaded once per build): each change of the funnel is a
+# compiled pass over them rather than a query of the warehouse.
+result = funnels_cache.funnel(query, filters, period_name)
 counted = result.count_column
 # With conversions counted, each step's number is of attempts that reached it.
 counted_noun = "attempts" if counted == "conversions" else counted
@@ -147,7 +149,7 @@ if st.toggle("Compare with the previous period", key="compare", bind="query-para
              help="The same funnel over the equally long period before, with 95% intervals and a "
                   "two-proportion z-test for each step's conversion."):
     previous = filters.previous_period()
-    comparison = common.cached(compare_periods, query, filters)
+    comparison = funnels_cache.comparison(query, filters)
     common.chart_card(
         "Against the previous period",
         charts.comparison_figure(comparison, period, common.format_period(previous.start_date, previous.end_date)),

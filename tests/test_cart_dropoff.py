@@ -339,3 +339,30 @@ def test_cart_states_match_a_plain_python_reference(carts, window):
     assert (states[["is_bought_within", "is_abandoned", "is_open"]].sum(axis=1) == 1).all()
     assert (int(states["is_bought_within"].sum()), int(states["is_abandoned"].sum()),
             int(states["is_open"].sum()), int(states["is_recovered"].sum())) == reference_states(carts, window)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("window", [1.0, 24.0, 168.0])
+def test_the_narrow_reads_equal_the_full_cart_table_on_the_sample(sample_con, window):
+    # load_cart_dropoff reads seven columns and load_winback_segment filters in SQL, for speed; both
+    # must equal the rules applied in pandas to every column of every cart (load_carts, cart_states).
+    from analytics.cart_dropoff import _data_end, summarise_carts, winback_segment
+
+    last = sample_con.execute("select max(cart_date) from fct_carts").fetchone()[0]
+    for filters in (Filters(last - timedelta(days=364), last),
+                    Filters(last - timedelta(days=59), last, devices=("mobile",), categories=("Electronics",))):
+        carts = load_carts(sample_con, filters)
+        expected = summarise_carts(carts, filters, window, 72.0, _data_end(sample_con))
+        actual = load_cart_dropoff(sample_con, filters, window)
+        assert (actual.carts, actual.bought_within, actual.abandoned, actual.open, actual.recovered) == (
+            expected.carts, expected.bought_within, expected.abandoned, expected.open, expected.recovered)
+        assert actual.carts > 0
+        pd.testing.assert_frame_equal(actual.survival, expected.survival)
+        for by in expected.breakdowns:
+            pd.testing.assert_frame_equal(actual.breakdowns[by], expected.breakdowns[by])
+        segment = load_winback_segment(sample_con, filters, window)
+        reference = winback_segment(carts, cart_states(carts, window))
+        assert len(segment) == expected.abandoned
+        pd.testing.assert_frame_equal(segment.astype({name: object for name in segment.columns
+                                                      if isinstance(segment[name].dtype, pd.ArrowDtype)}),
+                                      reference, check_dtype=False)

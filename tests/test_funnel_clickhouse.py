@@ -17,7 +17,8 @@ import pytest
 
 from analytics.cli import main
 from analytics.filters import Filters
-from analytics.funnels import FunnelQuery, compute_levels, count_funnel, parse_steps
+from analytics.funnels import FunnelQuery, compute_levels, count_funnel, load_event_store, parse_steps
+from analytics.funnels.store import event_store_from_frame
 from analytics.warehouse import build_warehouse
 
 chdb_session = pytest.importorskip("chdb.session", reason="chdb (the embedded ClickHouse) is not installed; "
@@ -80,6 +81,22 @@ def test_random_logs_match_window_funnel_user_by_user(clickhouse, seed: int, mod
     actual = engine_levels(log, steps, window, mode)
     # ClickHouse lists every user; the engine lists users with a row, which is every user too.
     assert actual == expected
+
+
+@pytest.mark.parametrize("mode", ["ordered", "strict"])
+@pytest.mark.parametrize("seed", range(4))
+def test_random_logs_through_the_event_store_match_window_funnel(clickhouse, seed: int, mode: str) -> None:
+    # The in-memory store (the Funnels page's path, with its fused ordered kernel) against ClickHouse.
+    rng = np.random.default_rng(2000 + seed)
+    log = random_log(100 + seed)
+    steps = list(rng.choice(["view", "cart", "purchase", "favorite"], int(rng.integers(2, 7))))
+    window = int(rng.integers(1, 400))
+    levels = clickhouse_levels(clickhouse, log, steps, window, mode)
+    expected = [sum(level >= number for level in levels.values()) for number in range(1, len(steps) + 1)]
+    store = event_store_from_frame(pd.DataFrame({
+        "user_key": log["user"], "event_time_us": log["time"] * 1_000_000, "event_type": log["event_type"]}))
+    query = FunnelQuery(parse_steps(",".join(steps)), timedelta(seconds=window), mode=mode)
+    assert count_funnel(None, query, Filters(date(1970, 1, 1), date(1970, 1, 1)), store)["users"].tolist() == expected
 
 
 def test_a_long_funnel_matches_window_funnel(clickhouse) -> None:
@@ -148,7 +165,11 @@ def test_taobao_through_the_warehouse_equals_window_funnel(clickhouse, taobao, t
     query = FunnelQuery(parse_steps(",".join(steps)), window, mode=mode)
     with duckdb.connect(str(taobao_warehouse), read_only=True) as con:
         steps_table = count_funnel(con, query, Filters(date(2017, 11, 26), date(2017, 11, 26)))
+        # The Funnels page's path: the events held in memory (ordered mode takes the fused kernel).
+        from_store = count_funnel(con, query, Filters(date(2017, 11, 26), date(2017, 11, 26)),
+                                  load_event_store(con))
     assert steps_table["users"].tolist() == expected
+    assert from_store["users"].tolist() == expected
     # And `shoplens funnel`, as a user would run it.
     window_text = f"{int(window.total_seconds() // 60)}m"
     code = main(["funnel", "--warehouse", str(taobao_warehouse), "--steps", "view,cart,purchase", "--window",

@@ -310,3 +310,22 @@ def test_trend_is_the_same_in_any_row_order(count_by, period) -> None:
     stored, reversed_rows = trend(order), trend(order[::-1])
     assert stored["entered"].sum() > 0
     pd.testing.assert_frame_equal(stored, reversed_rows)
+
+
+def test_exclusions_keep_earlier_steps_unlike_posthog() -> None:
+    # docs/funnels.md, "How this differs from PostHog": view -> cart -> purchase excluding
+    # remove_from_cart between steps 2 and 3. User 0 views (0 s), carts (10 s), removes it (20 s)
+    # and buys (30 s); user 1 views, carts and buys. By hand: user 0 reaches cart, not purchase
+    # (the removal ends the attempt after step 2); user 1 reaches purchase -> 2, 2, 1. PostHog's
+    # documented rule would drop user 0 from every step (1, 1, 1).
+    from analytics.funnels import compute_levels
+
+    view, cart, buy, removal = 1, 2, 4, 8  # bits: steps 1-3, then the exclusion
+    users = np.array([0, 0, 0, 0, 1, 1, 1])
+    times = np.array([0, 10, 20, 30, 0, 10, 30]) * 1_000_000
+    masks = np.array([view, cart, removal, buy, view, cart, buy])
+    levels = compute_levels(users, times, masks, n_steps=3, window_us=3_600_000_000, mode="ordered",
+                            exclusions=[(2, 3)])
+    assert levels.reached(3).tolist() == [2, 2, 1]
+    without = compute_levels(users, times, masks & 7, n_steps=3, window_us=3_600_000_000, mode="ordered")
+    assert without.reached(3).tolist() == [2, 2, 2]  # the exclusion only changes steps after from_step

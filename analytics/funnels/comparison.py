@@ -9,6 +9,7 @@ standard error), the test a chi-squared test of the 2x2 table without continuity
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import duckdb
 import pandas as pd
@@ -16,6 +17,9 @@ import pandas as pd
 from analytics.filters import Filters
 from analytics.funnels.query import FunnelQuery
 from analytics.funnels.runner import count_funnel
+
+if TYPE_CHECKING:  # pragma: no cover
+    from analytics.funnels.store import EventStore
 
 Z_95 = 1.959963984540054  # the 97.5th percentile of the standard normal
 
@@ -58,7 +62,7 @@ def two_proportion_test(successes_a: int, trials_a: int, successes_b: int, trial
 
 
 def compare_periods(con: duckdb.DuckDBPyConnection, query: FunnelQuery, filters: Filters,
-                    other: Filters | None = None) -> pd.DataFrame:
+                    other: Filters | None = None, store: EventStore | None = None) -> pd.DataFrame:
     """The funnel in `filters` against the funnel in `other` (default: the previous period).
 
     Args:
@@ -66,6 +70,7 @@ def compare_periods(con: duckdb.DuckDBPyConnection, query: FunnelQuery, filters:
         query: the funnel; validated here.
         filters: the period (and slice) of interest.
         other: the period to compare with; the same slice over the previous equally long period by default.
+        store: the build's events in memory, as for `run_funnel`.
 
     Returns:
         One row per step: step_number, step, `<count>` and `<count>_previous` (users or sessions
@@ -75,8 +80,8 @@ def compare_periods(con: duckdb.DuckDBPyConnection, query: FunnelQuery, filters:
         for step 1 and where undefined).
     """
     other = other or filters.previous_period()
-    current = count_funnel(con, query, filters)
-    previous = count_funnel(con, query, other)
+    current = count_funnel(con, query, filters, store)
+    previous = count_funnel(con, query, other, store)
     column = query.count_by
     rows = []
     entered, entered_previous = int(current[column].iloc[0]), int(previous[column].iloc[0])

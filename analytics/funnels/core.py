@@ -51,7 +51,8 @@ def reached_counts(level: np.ndarray, n_steps: int) -> np.ndarray:
 def compute_levels(users: np.ndarray, times: np.ndarray, masks: np.ndarray | None, *, n_steps: int,
                    window_us: int, mode: str, keys: np.ndarray | None = None, with_durations: bool = False,
                    mask_bits: int = 0, time_origin_us: int = 0, exclusions: np.ndarray | None = None,
-                   attempts: bool = False, dense_keys: int | None = None, split_by_time: bool = False) -> KeyLevels:
+                   attempts: bool = False, dense_keys: int | None = None, split_by_time: bool = False,
+                   known_in_order: bool = False) -> KeyLevels:
     """Run the funnel state machine of `mode` over an event log.
 
     Args:
@@ -77,6 +78,8 @@ def compute_levels(users: np.ndarray, times: np.ndarray, masks: np.ndarray | Non
         split_by_time: `keys` only split each user's events by time (such as the user within each day or
             week), so a user's events at one timestamp all have one key; rows in (day, user, time) or
             (user, time) order then go to the kernel as they are.
+        known_in_order: the caller guarantees the rows are in (day, user, time) or (user, time) order
+            (the event store's rows are), which saves checking it.
 
     Returns:
         KeyLevels over the distinct keys; with `attempts`, one entry per attempt (keys repeat, in the
@@ -98,7 +101,7 @@ def compute_levels(users: np.ndarray, times: np.ndarray, masks: np.ndarray | Non
     else:
         dense = np.zeros(1, dtype=np.int64)
         distinct = np.arange(int(users.max()) + 1 if len(users) else 0, dtype=np.int64)
-    if (nested and _in_order(users, times, mask_bits)
+    if (nested and (known_in_order or _in_order(users, times, mask_bits))
             and (split_by_time or _same_time_rows_grouped(users, dense, times, mask_bits))):
         # Each key's rows are then in time order with its same-time rows adjacent, as the kernels need,
         # so the rows go to them as they are (sessions rarely share a timestamp, so this is the rule).
@@ -106,7 +109,8 @@ def compute_levels(users: np.ndarray, times: np.ndarray, masks: np.ndarray | Non
     elif nested:
         in_order, *rows = _blocks(users, dense, nested, times, masks, mask_bits, step_bits)
     else:
-        in_order, rows = _in_order(users, times, mask_bits), [users, times, masks, np.zeros(0, np.bool_)]
+        in_order = known_in_order or _in_order(users, times, mask_bits)
+        rows = [users, times, masks, np.zeros(0, np.bool_)]
     if not in_order:
         # The warehouse keeps events by (date, user, time), which is in order for every user;
         # rows in any other order (joins, hand-made logs) are sorted by (user, time) first.

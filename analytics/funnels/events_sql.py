@@ -64,6 +64,20 @@ def exclusion_predicate(query: FunnelQuery, index: int) -> tuple[str, dict[str, 
     return "(" + " and ".join(parts) + ")", parameters
 
 
+def packing(query: FunnelQuery, filters: Filters) -> tuple[int, int]:
+    """(mask_bits, time_origin_us): how a funnel's event times and step masks are packed.
+
+    Times are microseconds since `time_origin_us`, the first filtered day's midnight (UTC). When the
+    period's span and the step and exclusion bits fit in `PACKED_BITS`, each row is one integer
+    `time << mask_bits | mask`; otherwise mask_bits is 0 and times and masks are separate.
+    """
+    origin = datetime.combine(filters.start_date, time(), tzinfo=timezone.utc)
+    time_origin_us = int(origin.timestamp()) * 1_000_000
+    span_bits = (filters.days * DAY_MICROSECONDS).bit_length()
+    flag_bits = len(query.steps) + len(query.exclusions)
+    return (flag_bits if span_bits + flag_bits <= PACKED_BITS else 0), time_origin_us
+
+
 def step_events_sql(query: FunnelQuery, filters: Filters, *, breakdown_values: tuple[str, ...] = ()
                     ) -> StepEventsQuery:
     """The query for the rows `analytics.funnels.core.compute_levels` needs.
@@ -97,13 +111,9 @@ def step_events_sql(query: FunnelQuery, filters: Filters, *, breakdown_values: t
         parameters |= exclusion_parameters
     predicates = list(weights)
     mask = " + ".join(f"{weight} * coalesce({predicate}::bigint, 0)" for predicate, weight in weights.items())
-    origin = datetime.combine(filters.start_date, time(), tzinfo=timezone.utc)
-    time_origin_us = int(origin.timestamp()) * 1_000_000
+    mask_bits, time_origin_us = packing(query, filters)
     parameters["time_origin_us"] = time_origin_us
     relative_time = "(epoch_us(events.event_time) - $time_origin_us)"
-    span_bits = (filters.days * DAY_MICROSECONDS).bit_length()
-    flag_bits = len(query.steps) + len(query.exclusions)
-    mask_bits = flag_bits if span_bits + flag_bits <= PACKED_BITS else 0
     if mask_bits:
         columns = [f"({relative_time} << {mask_bits}) + {mask} as packed_time"]
     else:

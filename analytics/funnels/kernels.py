@@ -86,6 +86,38 @@ def _next_run(row, keys, times, masks, others, mask_bits, step_bits):
     return row, key, time, mask, other
 
 
+@jit_inline
+def _ordered_run(key, time, mask, level, entry, durations, start, n_steps, window, with_durations, exclusions):
+    """Advance one key's ordered state machine by one run (its events at one timestamp, `mask` their union)."""
+    if level[key] < 0:
+        level[key] = 0
+    # An excluded event ends every attempt that has reached its from_step but not its to_step
+    # (taken before this timestamp's step events). Such attempts are all alike from here on,
+    # so clearing their slots is exact; attempts already past to_step keep their own slots.
+    for exclusion in range(exclusions.shape[0]):
+        if (mask >> (n_steps + exclusion)) & 1:
+            for slot in range(exclusions[exclusion, 0] - 1, exclusions[exclusion, 1] - 1):
+                start[key, slot] = NONE
+    for step in range(n_steps):
+        if not (mask >> step) & 1:
+            continue
+        if step == 0:
+            start[key, 0] = time
+            if level[key] == 0:
+                level[key] = 1
+                entry[key] = time
+                if with_durations:
+                    durations[key, 0] = 0
+        else:
+            chain_start = start[key, step - 1]
+            if chain_start != NONE and time - chain_start <= window:
+                start[key, step] = chain_start
+                if level[key] == step:
+                    level[key] = step + 1
+                    if with_durations:
+                        durations[key, step] = time - chain_start
+
+
 @jit
 def ordered_levels(keys, times, masks, others, mask_bits, n_keys, n_steps, window, with_durations, exclusions):
     """Run the ordered state machine over event rows, one pass.
@@ -118,33 +150,7 @@ def ordered_levels(keys, times, masks, others, mask_bits, n_keys, n_steps, windo
     while row < n:
         # The run of rows with this key and timestamp, taken together, steps in order.
         row, key, time, mask, other = _next_run(row, keys, times, masks, others, mask_bits, step_bits)
-        if level[key] < 0:
-            level[key] = 0
-        # An excluded event ends every attempt that has reached its from_step but not its to_step
-        # (taken before this timestamp's step events). Such attempts are all alike from here on,
-        # so clearing their slots is exact; attempts already past to_step keep their own slots.
-        for exclusion in range(exclusions.shape[0]):
-            if (mask >> (n_steps + exclusion)) & 1:
-                for slot in range(exclusions[exclusion, 0] - 1, exclusions[exclusion, 1] - 1):
-                    start[key, slot] = NONE
-        for step in range(n_steps):
-            if not (mask >> step) & 1:
-                continue
-            if step == 0:
-                start[key, 0] = time
-                if level[key] == 0:
-                    level[key] = 1
-                    entry[key] = time
-                    if with_durations:
-                        durations[key, 0] = 0
-            else:
-                chain_start = start[key, step - 1]
-                if chain_start != NONE and time - chain_start <= window:
-                    start[key, step] = chain_start
-                    if level[key] == step:
-                        level[key] = step + 1
-                        if with_durations:
-                            durations[key, step] = time - chain_start
+        _ordered_run(key, time, mask, level, entry, durations, start, n_steps, window, with_durations, exclusions)
     return level, entry, durations
 
 
@@ -367,3 +373,52 @@ def attempt_levels(keys, times, masks, others, mask_bits, n_keys, n_steps, windo
                 current[key] = -1
                 break
     return attempt_key[:count], level[:count], start[:count], durations[:count] if with_durations else durations
+
+
+@jit
+def ordered_levels_in_store(first, stop, users, times, events, categories, devices, channels, table, keep_category,
+                            keep_device, keep_channel, start_time, stop_time, n_keys, n_steps, window, exclusions):
+    """`ordered_levels` straight over an event store's rows (analytics.funnels.store), without copying them out.
+
+    Args:
+        first, stop: the rows to read; whole users (a user's rows are never split between calls).
+        users, times, events, categories, devices, channels: the store's columns (times in microseconds);
+            rows in (user, time) order, so each user's events at one timestamp are adjacent.
+        table: int64[event codes, category codes], the step and exclusion bits of each pair.
+        keep_category, keep_device, keep_channel: bool per code, the global filters.
+        start_time, stop_time: the filters' dates as [start, stop) microseconds.
+        n_keys: users (> the largest user); n_steps, window, exclusions: as for `ordered_levels`.
+
+    Returns:
+        level int8[n_keys] (-1: no step event in these rows, else steps reached 0..n_steps), equal to
+        `ordered_levels` over the rows `store.EventStore.step_events` would select.
+    """
+    level = np.full(n_keys, -1, dtype=np.int8)
+    entry = np.empty(n_keys, dtype=np.int64)  # written by the shared step, not read here
+    durations = np.full((1, 1), NONE, dtype=np.int64)
+    start = np.full((n_keys, n_steps), NONE, dtype=np.int64)
+    run_key = -1
+    run_time = NONE
+    run_mask = 0
+    for row in range(first, stop):
+        category = categories[row]
+        mask = table[events[row], category]
+        if mask == 0:
+            continue
+        time = times[row]
+        if time < start_time or time >= stop_time:
+            continue
+        if not (keep_category[category] and keep_device[devices[row]] and keep_channel[channels[row]]):
+            continue
+        key = users[row]
+        if key == run_key and time == run_time:
+            run_mask |= mask
+            continue
+        if run_key >= 0:
+            _ordered_run(run_key, run_time, run_mask, level, entry, durations, start, n_steps, window, False,
+                         exclusions)
+        run_key, run_time, run_mask = key, time, mask
+    if run_key >= 0:
+        _ordered_run(run_key, run_time, run_mask, level, entry, durations, start, n_steps, window, False,
+                     exclusions)
+    return level
