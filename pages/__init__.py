@@ -32,6 +32,8 @@ class PageSpec:
             whose tabs only compute when open.
         start_button: the label of the button that starts the page's on-demand work (training, a
             forecast run); the browser test clicks it and waits for the charts it brings.
+        start_query: the URL query the browser test opens the page with before pressing
+            `start_button`, e.g. to pick the faster of two model sets.
     """
 
     section: str
@@ -43,6 +45,7 @@ class PageSpec:
     has_charts: bool = True
     views: tuple[str, ...] = ()
     start_button: str | None = None
+    start_query: str = ""
 
     @property
     def url_path(self) -> str:
@@ -64,7 +67,7 @@ PAGES: tuple[PageSpec, ...] = (
              views=("tab=Segments", "tab=Value", "tab=Predictions")),
     PageSpec("Management", "pages/forecasts.py", "Forecasts", ":material/trending_up:", "forecasts",
              "Backtested sales forecasts by category, product or channel, their drivers, and what they "
-             "mean for stock."),
+             "mean for stock.", start_button="Run forecast", start_query="arena=Fast+models"),
     PageSpec("Merchandising", "pages/recommendations.py", "Recommendations", ":material/recommend:",
              "recommendations", "What to show each shopper and which products sell together, with a reason "
              "for every item and a leaderboard of models.", start_button="Train the recommenders"),

@@ -129,6 +129,8 @@ def test_every_listed_page_renders_without_errors(page, app_url, sample_warehous
         _assert_no_errors(page, spec.url_path)
         if spec.start_button:
             # On-demand work (training, a forecast run) starts from a button, as a user starts it.
+            if spec.start_query:
+                _open(page, f"{app_url}/{spec.url_path}?{spec.start_query}")
             page.get_by_role("button", name=spec.start_button).click()
             # The click's rerun may not have started yet; charts appearing is the sign it has.
             page.wait_for_selector('[data-testid="stPlotlyChart"]')

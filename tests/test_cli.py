@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+
 import csv
 import io
 import json
@@ -123,8 +125,11 @@ def test_every_command_has_help(capsys):
 
     subcommands = next(a for a in build_parser()._actions if a.dest == "command").choices
     assert {"sample", "build", "info", "kpis"} <= set(subcommands)
-    for command in subcommands:
-        with pytest.raises(SystemExit) as raised:
-            main([command, "--help"])
-        assert raised.value.code == 0
-        assert "--warehouse" in capsys.readouterr().out
+    for command, parser in subcommands.items():
+        # A command with actions (`recommend user|item|evaluate`) takes --warehouse on each action.
+        actions = next((a.choices for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+        for argv in [[command, action] for action in actions] if actions else [[command]]:
+            with pytest.raises(SystemExit) as raised:
+                main([*argv, "--help"])
+            assert raised.value.code == 0
+            assert "--warehouse" in capsys.readouterr().out, f"{' '.join(argv)} --help lacks --warehouse"
