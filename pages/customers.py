@@ -122,11 +122,11 @@ def show_segments() -> None:
                           segments, file_name="rfm-segments", key="rfm_segments")
     with migration_column:
         migration = common.cached(load_rfm_migration, filters, RfmBins(bins=int(bins or 5)))
-        previous = filters.previous_period()
-        common.chart_card("Migration from the previous period", charts.migration_sankey(migration.flows),
-                          migration.flows, file_name="rfm-migration", key="rfm_migration",
-                          caption=f"Segments {common.format_period(previous.start_date, previous.end_date)} → "
-                                  f"{period_text}")
+        common.chart_card("Migration: segments at the start and at the end",
+                          charts.migration_sankey(migration.flows), migration.flows, file_name="rfm-migration", key="rfm_migration",
+                          caption=f"Segments over all orders before {common.format_day(filters.start_date)} → over all "
+                                  f"orders to {common.format_day(filters.end_date)}; \"New customer\" = first order "
+                                  "in the period.")
     with st.container(border=True):
         with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
             chosen = st.selectbox("Export a segment", list(SEGMENTS), key="export_segment", bind="query-params",

@@ -70,7 +70,7 @@ def test_segment_shares():
 
 
 def test_sankey_links_carry_the_flows():
-    flows = pd.DataFrame({"source": ["Champions", "Not a customer", "Lost"],
+    flows = pd.DataFrame({"source": ["Champions", "New customer", "Lost"],
                           "target": ["Loyal", "New customers", "No purchase"], "customers": [5, 3, 2]})
     figure = charts.migration_sankey(flows)
     sankey = figure.data[0]
@@ -78,9 +78,10 @@ def test_sankey_links_carry_the_flows():
     assert list(sankey.link.value) == [5, 3, 2]
     labels = list(sankey.node.label)
     pairs = {(labels[source], labels[target]) for source, target in zip(sankey.link.source, sankey.link.target)}
-    assert pairs == {("Champions", "Loyal"), ("Not a customer", "New customers"), ("Lost", "No purchase")}
+    assert pairs == {("Champions", "Loyal"), ("New customer", "New customers"), ("Lost", "No purchase")}
     # A segment on both sides is two nodes, one per period.
     assert len(labels) == 6
+    assert [annotation.text for annotation in figure.layout.annotations] == ["As of the start", "As of the end"]
 
 
 def test_holdout_and_value_scatter():

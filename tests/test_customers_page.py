@@ -94,6 +94,21 @@ def test_segments_tab(monkeypatch, customer_warehouse):
     assert app.dataframe[0].value["user_id"].tolist() == ["C"]
 
 
+def test_segments_tab_migration_from_the_start_of_the_period(monkeypatch, customer_warehouse):
+    import json
+
+    app = run_page(monkeypatch, customer_warehouse, {"from": "2025-01-13", "to": "2025-01-22", "tab": "Segments"})
+
+    assert_no_error(app)
+    sankey = json.loads(app.get("plotly_chart")[1].proto.spec)
+    # As in test_migration_from_the_start_of_the_period_to_its_end: A Lost -> Potential loyalist,
+    # C About to sleep -> Lost, D (first order 01-13) New customer -> At risk.
+    labels = sankey["data"][0]["node"]["label"]
+    assert {"New customer", "About to sleep", "Potential loyalist", "At risk"} <= set(labels)
+    titles = [annotation["text"] for annotation in sankey["layout"]["annotations"]]
+    assert titles == ["As of the start", "As of the end"]
+
+
 def test_value_tab_says_why_without_enough_customers(monkeypatch, customer_warehouse):
     app = run_page(monkeypatch, customer_warehouse, PERIOD | {"tab": "Value"})
 

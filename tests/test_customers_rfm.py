@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import replace
 from datetime import date
 
 import duckdb
@@ -12,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analytics.customers.rfm import (
-    NO_PURCHASE, NOT_A_CUSTOMER, SEGMENT_GRID, SEGMENTS, RfmBins, load_rfm, load_rfm_migration, migration_flows,
+    NEW_CUSTOMER, NO_PURCHASE, SEGMENT_GRID, SEGMENTS, RfmBins, load_rfm, load_rfm_migration, migration_flows,
     score, score_customers, segment_of, to_five,
 )
 from analytics.errors import ShopLensError
@@ -62,16 +64,30 @@ def test_export_of_a_segment(con):
         rfm.segment_customers("Gold")
 
 
-def test_migration_between_periods(con):
-    # Previous period 2025-01-01..2025-01-12 (A and C bought) against 01-13..01-24? Use two halves.
-    later = Filters(date(2025, 1, 13), date(2025, 1, 22))  # previous: 01-03..01-12
-    migration = load_rfm_migration(con, later)
+def test_migration_from_the_start_of_the_period_to_its_end(con):
+    period = Filters(date(2025, 1, 13), date(2025, 1, 22))
+    migration = load_rfm_migration(con, period)
 
+    # As of the start: orders before 01-13, recency to 01-12. A: 6 days, 1 order, 100; C: 4 days,
+    # 1 order, 30. Scores of 2 customers (1 + floor(5 * strictly worse / 2)): recency A 1, C 3;
+    # frequency both 1; monetary A 3, C 1. FM = ceil((F + M) / 2): A 2, C 1.
+    # Grid: A R1 FM2 -> Lost; C R3 FM1 -> About to sleep.
+    before = migration.before.customers.set_index("user_id")
+    assert before["recency_days"].to_dict() == {"A": 6, "C": 4}
+    assert before["segment"].to_dict() == {"A": "Lost", "C": "About to sleep"}
+    # As of the end: all orders to 01-22, as in test_customer_values_and_scores_by_hand (nobody
+    # bought before 01-06): A Potential loyalist, C Lost, D At risk. D's first order is 01-13.
     flows = {(row.source, row.target): row.customers for row in migration.flows.itertuples()}
-    # Before: A (01-06) and C (01-08) bought; after: A (01-22) and D (01-13, 01-20).
-    assert sum(flows.values()) == 3
-    assert sum(count for (source, _), count in flows.items() if source == NOT_A_CUSTOMER) == 1  # D
-    assert sum(count for (_, target), count in flows.items() if target == NO_PURCHASE) == 1  # C
+    assert flows == {("Lost", "Potential loyalist"): 1, ("About to sleep", "Lost"): 1, (NEW_CUSTOMER, "At risk"): 1}
+
+
+def test_migration_over_the_whole_history_has_only_new_customers(con):
+    # Nobody bought before the first order day, so all three customers are new.
+    migration = load_rfm_migration(con, Filters(date(2025, 1, 1), date(2025, 1, 22)))
+
+    assert migration.before.is_empty
+    assert set(migration.flows["source"]) == {NEW_CUSTOMER}
+    assert migration.flows["customers"].sum() == 3
 
 
 def test_quintile_score_keeps_ties_together():
@@ -136,21 +152,50 @@ def test_migration_flows_cover_both_periods():
     after = pd.DataFrame({"user_id": ["b", "c"], "segment": ["Loyal", "New customers"]})
     flows = {(row.source, row.target): row.customers for row in migration_flows(before, after).itertuples()}
 
-    assert flows == {("Lost", NO_PURCHASE): 1, ("Champions", "Loyal"): 1, (NOT_A_CUSTOMER, "New customers"): 1}
+    assert flows == {("Lost", NO_PURCHASE): 1, ("Champions", "Loyal"): 1, (NEW_CUSTOMER, "New customers"): 1}
+
+
+def reference_scores(values: pd.Series, bins: RfmBins, edges: tuple[float, ...] | None,
+                     lower_is_better: bool = False) -> pd.Series:
+    """Scores written independently of rfm.score: pandas rank for quantiles, comparisons for edges."""
+    if edges is not None:
+        above = sum((values > edge).astype(int) for edge in edges)  # edges strictly below the value
+        return bins.bins - above if lower_is_better else 1 + above
+    # rank(method="min") - 1 = customers strictly worse (strictly more days for recency).
+    worse = values.rank(method="min", ascending=not lower_is_better) - 1
+    return (1 + np.floor(bins.bins * worse / len(values))).astype(int)
 
 
 @pytest.mark.parametrize("bins", [RfmBins(5), RfmBins(3), RfmBins(4, recency_days_edges=(7, 30, 90),
                                                                     orders_edges=(1, 2, 4), revenue_edges=(50, 100, 300))])
-def test_sql_scores_match_the_pandas_reference_on_the_sample(sample_con, bins):
-    # The warehouse path scores in SQL; score_customers is the same definition written in pandas.
+def test_warehouse_scores_match_an_independent_reference_on_the_sample(sample_con, bins):
     filters = Filters(date(2025, 4, 1), date(2025, 9, 30))
     ours = load_rfm(sample_con, filters, bins).customers.set_index("user_id").sort_index()
-    raw = ours[["last_order_date", "orders", "revenue"]].reset_index()
-    reference = score_customers(raw, filters, bins).customers.set_index("user_id").sort_index()
+    # Reference values straight from the order lines (distinct orders), then pandas ranks.
+    raw = sample_con.execute("""
+        select user_id, max(order_date) as last_order_date, count(distinct order_id) as orders, sum(revenue) as revenue
+        from fct_order_items where order_date between $start and $end group by user_id
+    """, {"start": filters.start_date, "end": filters.end_date}).df().set_index("user_id").sort_index()
+    recency_days = (pd.Timestamp(filters.end_date) - pd.to_datetime(raw["last_order_date"])).dt.days
+    recency = reference_scores(recency_days, bins, bins.recency_days_edges, lower_is_better=True)
+    frequency = reference_scores(raw["orders"], bins, bins.orders_edges)
+    monetary = reference_scores(raw["revenue"], bins, bins.revenue_edges)
+
+    def five(scores: pd.Series) -> pd.Series:
+        return scores.map(lambda value: min(5, max(1, math.ceil(value * 5 / bins.bins - 1e-9))))
+
+    fm = (five(frequency) + five(monetary)).map(lambda total: math.ceil(total / 2))
+    segment = [SEGMENT_GRID[r][f - 1] for r, f in zip(five(recency), fm)]
 
     assert len(ours) > 1000
-    for column in ("recency_days", "recency_score", "frequency_score", "monetary_score", "fm_score", "segment"):
-        assert ours[column].tolist() == reference[column].tolist(), column
+    assert ours.index.tolist() == raw.index.tolist()
+    assert ours["recency_days"].tolist() == recency_days.tolist()
+    assert ours["orders"].tolist() == raw["orders"].tolist()
+    assert ours["recency_score"].tolist() == recency.tolist()
+    assert ours["frequency_score"].tolist() == frequency.tolist()
+    assert ours["monetary_score"].tolist() == monetary.tolist()
+    assert ours["fm_score"].tolist() == fm.tolist()
+    assert ours["segment"].tolist() == segment
 
 
 def test_thresholds_in_sql(con):
@@ -162,3 +207,31 @@ def test_thresholds_in_sql(con):
     assert table["recency_score"].to_dict() == {"A": 3, "C": 1, "D": 2}
     assert table["frequency_score"].to_dict() == {"A": 2, "C": 1, "D": 3}
     assert table["monetary_score"].to_dict() == {"A": 3, "C": 1, "D": 2}
+
+
+def test_category_filter_counts_orders_from_the_chosen_lines(con):
+    # Home lines only (P2): A OA2 50 on 01-22; C OC1 30 on 01-08; D OD1 20 and OD2 10 on 01-13.
+    table = load_rfm(con, Filters(PERIOD.start_date, PERIOD.end_date, categories=("Home",))).customers
+    table = table.set_index("user_id")
+
+    assert table["orders"].to_dict() == {"A": 1, "C": 1, "D": 2}
+    assert table["revenue"].to_dict() == {"A": 50.0, "C": 30.0, "D": 30.0}
+    assert table["recency_days"].to_dict() == {"A": 0, "C": 14, "D": 9}
+
+
+@pytest.mark.parametrize("channels", [(), ("email", "direct")])
+def test_orders_path_equals_the_order_lines_path_on_the_sample(sample_con, channels):
+    # Without a category filter customers come from fct_orders; with every category chosen, from
+    # the order lines with a distinct order count. Both must describe the same customers.
+    filters = Filters(date(2025, 4, 1), date(2025, 9, 30), channels=channels)
+    categories = tuple(row[0] for row in sample_con.execute(
+        "select distinct category from fct_order_items where category is not null").fetchall())
+    from_orders = load_rfm(sample_con, filters).customers.set_index("user_id").sort_index()
+    from_lines = load_rfm(sample_con, replace(filters, categories=categories)).customers
+    from_lines = from_lines.set_index("user_id").sort_index()
+
+    assert len(from_orders) > 1000
+    assert from_orders.index.tolist() == from_lines.index.tolist()
+    assert from_orders["orders"].tolist() == from_lines["orders"].tolist()
+    assert np.allclose(from_orders["revenue"], from_lines["revenue"])
+    assert from_orders["last_order_date"].tolist() == from_lines["last_order_date"].tolist()

@@ -20,7 +20,7 @@ SEGMENT_COLORS: dict[str, str] = {
     "Champions": "#2F9E44", "Loyal": "#66A80F", "Potential loyalist": "#94D82D", "New customers": "#1098AD",
     "Promising": "#3BC9DB", "Need attention": "#FAB005", "About to sleep": "#F08C00", "At risk": "#E8590C",
     "Can't lose them": "#C92A2A", "Hibernating": "#868E96", "Lost": "#495057",
-    "Not a customer": "#CED4DA", "No purchase": "#CED4DA",
+    "New customer": "#CED4DA", "No purchase": "#CED4DA",
 }
 PERIOD_LABELS = {"day": "Days", "week": "Weeks", "month": "Months"}
 
@@ -148,10 +148,11 @@ def segment_share_figure(segments: pd.DataFrame) -> go.Figure:
 
 
 def migration_sankey(flows: pd.DataFrame) -> go.Figure:
-    """Sankey of customers moving from segments in the earlier period (left) to the later one (right).
+    """Sankey of customers moving from their segment as of the period's start (left) to as of its end (right).
 
     Args:
-        flows: `RfmMigration.flows` (source, target, customers).
+        flows: `RfmMigration.flows` (source, target, customers); "New customer" on the left holds
+            the customers whose first order is in the period.
     """
     if flows.empty:
         return empty_figure(NO_CUSTOMERS)
@@ -169,7 +170,11 @@ def migration_sankey(flows: pd.DataFrame) -> go.Figure:
               "value": flows["customers"].astype(int).tolist(),
               "hovertemplate": "%{source.label} → %{target.label}: %{value:,} customers<extra></extra>"},
     ))
-    figure.update_layout(template=TEMPLATE, height=DEFAULT_HEIGHT + 200, hovermode="closest")
+    figure.update_layout(template=TEMPLATE, height=DEFAULT_HEIGHT + 200, hovermode="closest",
+                         margin={"t": 40})
+    for x, text, anchor in ((0.0, "As of the start", "left"), (1.0, "As of the end", "right")):
+        figure.add_annotation(x=x, y=1.0, xref="paper", yref="paper", yanchor="bottom", xanchor=anchor,
+                              text=text, showarrow=False, font={"color": MUTED})
     return figure
 
 

@@ -6,8 +6,10 @@
 -- Entry is the user's first qualifying activity over all history (so a user is acquired once);
 -- cohorts whose entry date falls in $start_date..$end_date are kept. Category, channel and
 -- device filters apply to the activity considered, through the shared macros.
--- One pass: activity is cut to (user, period) rows, and a window over each user finds the entry
--- date and the last active period, so no per-user table is joined back (the slow part at 10M events).
+-- Activity is cut to (user, period) rows; one aggregation per user finds the entry date and the
+-- last active period, keeps only the users who entered in the dates, gets their segment (one row
+-- per user), and is joined back once. At 10M events this is about a quarter faster than a window
+-- partitioned by user (which sorts every row) followed by a segment join on every (user, period).
 with
 
 sessions as (
@@ -48,51 +50,35 @@ user_periods as (
     group by all
 ),
 
-with_entry as (
+user_bounds as (
     select
-        *,
-        min(first_entry_date) over per_user as entry_date,
-        max(case when is_active then activity_period end) over per_user as last_active_period
+        user_id,
+        min(first_entry_date) as entry_date,
+        max(case when is_active then activity_period end) as last_active_period
     from user_periods
-    window per_user as (partition by user_id)
-),
-
-kept as (
-    select *, cast(date_trunc($period, entry_date) as date) as cohort
-    from with_entry
-    where entry_date between $start_date and $end_date
-),
-
-numbered as (
-    select
-        *,
-        case $period
-            when 'month' then date_diff('month', cohort, activity_period)
-            when 'week' then date_diff('day', cohort, activity_period) // 7
-            else date_diff('day', cohort, activity_period)
-        end as period_number
-    from kept
-    where activity_period >= cohort
+    group by user_id
+    having min(first_entry_date) between $start_date and $end_date
 ),
 
 -- Built only for the first-category breakdown (the filter on the constant empties it otherwise):
 -- on the entry day, the landing category of the first visit (event entry) or the category of the
--- first order line, whichever came first; ties broken by line number, then name.
+-- first order line, whichever came first; ties broken by line number, then name. It reads the
+-- macros again rather than the CTEs above, so DuckDB streams them instead of materialising them.
 entry_categories as (
     select user_id, landing_category as category, started_at as happened_at, 0 as source_rank,
         0 as line_number, session_date as activity_date
-    from sessions
+    from filtered_sessions(date '0001-01-01', date '9999-12-31', $categories, $channels, $devices)
     where $breakdown = 'first_category' and $entry = 'event'
     union all
     select user_id, category, ordered_at, 1, line_number, order_date
-    from order_lines
+    from filtered_order_items(date '0001-01-01', date '9999-12-31', $categories, $channels, $devices)
     where $breakdown = 'first_category'
 ),
 
 entries as (
     select user_id, entry_date
-    from numbered
-    where $breakdown = 'first_category' and period_number = 0 and first_entry_date = entry_date
+    from user_bounds
+    where $breakdown = 'first_category'
 ),
 
 first_categories as (
@@ -127,10 +113,33 @@ user_segments as (
     where $breakdown != 'none'
 ),
 
-segmented as (
-    select numbered.*, coalesce(user_segments.segment, 'All') as segment
-    from numbered
+-- The segment joins the one row per user here, not the (user, period) rows.
+user_cohorts as (
+    select
+        user_bounds.user_id,
+        user_bounds.entry_date,
+        user_bounds.last_active_period,
+        cast(date_trunc($period, user_bounds.entry_date) as date) as cohort,
+        coalesce(user_segments.segment, 'All') as segment
+    from user_bounds
     left join user_segments using (user_id)
+),
+
+segmented as (
+    select
+        user_periods.*,
+        user_cohorts.entry_date,
+        user_cohorts.last_active_period,
+        user_cohorts.cohort,
+        user_cohorts.segment,
+        case $period
+            when 'month' then date_diff('month', user_cohorts.cohort, user_periods.activity_period)
+            when 'week' then date_diff('day', user_cohorts.cohort, user_periods.activity_period) // 7
+            else date_diff('day', user_cohorts.cohort, user_periods.activity_period)
+        end as period_number
+    from user_periods
+    join user_cohorts using (user_id)
+    where user_periods.activity_period >= user_cohorts.cohort
 ),
 
 counts as (

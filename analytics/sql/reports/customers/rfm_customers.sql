@@ -1,18 +1,40 @@
 -- One row per customer who bought in $start_date..$end_date (after the global filters), with
--- recency, frequency and monetary values, their scores 1..$bins and the segment.
--- A quantile score is 1 + floor($bins * customers with a strictly worse value / customers), so
--- ties share a score; rank() - 1 counts the strictly worse customers. With thresholds
--- ($recency_days_edges, $orders_edges, $revenue_edges, ascending, empty = quantiles) the score is
--- 1 + the number of edges strictly below the value (reversed for recency). Scores are rescaled to
--- 1..5, FM = ceil((F + M) / 2), and the segment is $segment_grid[(R - 1) * 5 + FM] (the grid of
--- analytics/customers/rfm.py, row by row).
+-- recency, frequency and monetary values: last_order_date, recency_days (to $end_date), orders
+-- (distinct orders) and revenue. analytics/customers/rfm.py scores them (score_frame): sorting three
+-- numpy arrays is faster than window sorts here, and only integers and the id leave DuckDB.
 with
 
-order_lines as (
-    select * from filtered_order_items($start_date, $end_date, $categories, $channels, $devices)
+-- Without a category filter a customer's orders are fct_orders rows (one per order, revenue and
+-- channel/device equal to its lines'), so no distinct count over order lines is needed: that
+-- distinct count was most of the time at 10M lines. A category filter keeps only the chosen
+-- categories' lines, so then the lines are aggregated. The branch not taken is filtered on a
+-- parameter alone, so DuckDB does not scan it.
+orders as (
+    select user_id, order_date, revenue
+    from fct_orders
+    where len($categories) = 0
+        and order_date between $start_date and $end_date
+        and (len($channels) = 0 or list_contains($channels, channel))
+        and (len($devices) = 0 or list_contains($devices, device))
 ),
 
-customers as (
+customers_from_orders as (
+    select
+        user_id,
+        max(order_date) as last_order_date,
+        count(*) as orders,
+        sum(revenue) as revenue
+    from orders
+    group by user_id
+),
+
+order_lines as (
+    select user_id, order_id, order_date, revenue
+    from filtered_order_items($start_date, $end_date, $categories, $channels, $devices)
+    where len($categories) > 0
+),
+
+customers_from_lines as (
     select
         user_id,
         max(order_date) as last_order_date,
@@ -22,56 +44,20 @@ customers as (
     group by user_id
 ),
 
-measured as (
-    select *, date_diff('day', last_order_date, $end_date) as recency_days
-    from customers
-),
-
-scored as (
-    select
-        *,
-        cast(case
-            when len($recency_days_edges) = 0
-                then 1 + floor($bins * (rank() over (order by recency_days desc) - 1) / count(*) over ())
-            else $bins - len(list_filter($recency_days_edges, lambda edge: edge < recency_days))
-        end as integer) as recency_score,
-        cast(case
-            when len($orders_edges) = 0
-                then 1 + floor($bins * (rank() over (order by orders) - 1) / count(*) over ())
-            else 1 + len(list_filter($orders_edges, lambda edge: edge < orders))
-        end as integer) as frequency_score,
-        cast(case
-            when len($revenue_edges) = 0
-                then 1 + floor($bins * (rank() over (order by revenue) - 1) / count(*) over ())
-            else 1 + len(list_filter($revenue_edges, lambda edge: edge < revenue))
-        end as integer) as monetary_score
-    from measured
-),
-
-rescaled as (
-    select
-        *,
-        least(5, greatest(1, cast(ceil(recency_score * 5.0 / $bins - 1e-9) as integer))) as recency_five,
-        (least(5, greatest(1, cast(ceil(frequency_score * 5.0 / $bins - 1e-9) as integer)))
-            + least(5, greatest(1, cast(ceil(monetary_score * 5.0 / $bins - 1e-9) as integer))) + 1) // 2
-            as fm_score
-    from scored
+customers as (
+    select * from customers_from_orders
+    union all
+    select * from customers_from_lines
 ),
 
 final as (
     select
         user_id,
         last_order_date,
-        recency_days,
+        date_diff('day', last_order_date, $end_date) as recency_days,
         orders,
-        revenue,
-        recency_score,
-        frequency_score,
-        monetary_score,
-        recency_score::varchar || frequency_score::varchar || monetary_score::varchar as rfm_score,
-        fm_score,
-        $segment_grid[(recency_five - 1) * 5 + fm_score] as segment
-    from rescaled
+        revenue
+    from customers
 )
 
 select * from final
