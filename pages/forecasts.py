@@ -1,20 +1,23 @@
 """Forecasts: backtested forecasts per series with intervals, the leaderboard, drivers and the stock view."""
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import streamlit as st
 
+from analytics.charts import explanations as explanation_charts
 from analytics.charts import forecasts as charts
 from analytics.errors import ShopLensError
+from analytics.forecasting.day_explanation import explain_forecast_day, top_drivers_sentence
 from analytics.forecasting.drivers import COUNTRIES, Promotion
 from analytics.forecasting.global_model import train_global_model
 from analytics.forecasting.models import DEFAULT_MODELS, FAST_MODELS, MODEL_TITLES
 from analytics.forecasting.run import ForecastRequest, series_view
+from analytics.forecasting.series import history_preview
 from analytics.forecasting.stock import read_stock_csv, stock_table, stock_view
 from analytics.overview import filter_options
 from pages import common, explanation_panel
-from pages.forecasts_run import cached_components, cached_run, run_with_status
+from pages.forecasts_run import cached_components, cached_day_explanation, cached_run, run_with_status
 
 # Choices: label -> engine value. Bound widgets put the label in the URL (?level=Category).
 LEVELS = {"Total": "total", "Category": "category", "Product (top 10)": "product", "Channel": "channel",
@@ -99,6 +102,17 @@ if run is None:
         f"Press **Run forecast** to backtest the models on every {level_label.lower()} series and forecast "
         f"{horizon} days of {measure}. Runs are kept until the data is rebuilt.",
         title="Not run yet", icon=":material/play_circle:")
+    # The history is one cached query, so the manager sees the data before any model is fitted.
+    preview = common.cached(history_preview, level, measure, filters=request.filters)
+    if preview.empty:
+        common.empty_state("No sales match the sidebar filters; widen them to see the history.",
+                           title="No history")
+    else:
+        shown = preview["unique_id"].nunique()
+        common.chart_card(f"History: daily {measure} by {level_label.lower()}",
+                          charts.history_preview_figure(preview, measure=measure), preview,
+                          file_name=f"history-{level}-{measure}", key="history_preview",
+                          caption=f"The {shown} largest series, up to {filters.end_date:%d %b %Y}")
     st.stop()
 
 ids = list(run.arena.champions["unique_id"])
@@ -127,6 +141,33 @@ common.chart_card(
     view.forecast, file_name=f"forecast-{unique_id}", key="forecast",
     caption=f"{champion_title}, daily {measure}, with 80% and 95% intervals",
 )
+
+if run.arena.global_model is not None and view.unique_id in run.arena.global_model.series_ids_:
+    st.subheader("Why this day?", anchor=False)
+    try:
+        days = cached_day_explanation(run, request, view.unique_id)
+    except ShopLensError as error:
+        common.empty_state(str(error), title="Cannot explain the forecast days", icon=":material/help:")
+    else:
+        day_options = [f"{day:%Y-%m-%d}" for day in days.days]
+        highest = day_options.index(f"{days.highest_day:%Y-%m-%d}")
+        chosen_day = st.selectbox("Forecast day", day_options, index=highest, key="why_day", bind="query-params",
+                                  format_func=lambda text: f"{datetime.fromisoformat(text):%a %d %b %Y}",
+                                  help="Days after the data ends; the default is the highest LightGBM forecast.",
+                                  width=220)
+        day_row = explain_forecast_day(days, chosen_day or day_options[highest])
+        st.markdown(top_drivers_sentence(day_row, view.label))
+        is_champion = champion["model"] == "lightgbm_global"
+        common.chart_card(
+            f"Why {view.label} gets {day_row.raw_output:,.0f} {measure} on "
+            f"{datetime.fromisoformat(day_row.row_id):%a %d %b}",
+            explanation_charts.waterfall_figure(day_row), explanation_charts.waterfall_table(day_row),
+            file_name=f"why-{unique_id}-{day_row.row_id}", key="why_day_chart",
+            caption=(f"The global LightGBM model ({'the champion' if is_champion else 'one of the arena'}), "
+                     f"SHAP in {measure}: from the base value {day_row.base_value:,.1f} to the forecast "
+                     f"{day_row.raw_output:,.1f}. Features use only history up to {days.data_end:%d %b %Y}, "
+                     "the calendar and planned promotions."),
+        )
 
 board, backtest = st.columns(2)
 with board:

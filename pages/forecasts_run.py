@@ -16,6 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from analytics.errors import ShopLensError
+from analytics.forecasting.day_explanation import ForecastDayExplanation, explain_forecast_days
 from analytics.forecasting.run import ForecastRequest, ForecastRun, prophet_components, run_forecast
 from pages import common
 
@@ -75,3 +76,23 @@ def cached_components(run: ForecastRun, request: ForecastRequest, unique_id: str
     with lock:
         store[key] = components
     return components
+
+
+def cached_day_explanation(run: ForecastRun, request: ForecastRequest, unique_id: str) -> ForecastDayExplanation:
+    """SHAP of the global model's forecast days for one series of a run, computed once per build, request and series.
+
+    Raises:
+        ShopLensError: the run has no global LightGBM model or it did not forecast the series.
+    """
+    if run.arena.global_model is None:
+        raise ShopLensError("this run has no global LightGBM model; run the arena with it to explain forecast days")
+    store, lock = _store()
+    key = (*_key(request), "day_explanation", unique_id)
+    with lock:
+        found = store.get(key)
+    if found is not None:
+        return found
+    explanation = explain_forecast_days(run.arena.global_model, unique_id, unit=run.series.measure)
+    with lock:
+        store[key] = explanation
+    return explanation

@@ -83,3 +83,24 @@ def test_warehouse_category_level_json(capsys, sample_warehouse):
     assert len(document["forecast"]) == 8 * 7
     assert min(row["ds"] for row in document["forecast"]) == "2026-01-01"
     assert all(row["yhat"] >= 0 and row["yhat_lower"] >= 0 for row in document["forecast"])
+
+
+def test_why_explains_a_forecast_day_of_the_global_model(capsys, series_csv):
+    code, out, _ = run(capsys, "forecast", "--series-csv", series_csv, "--horizon", "7", "--folds", "1",
+                       "--model", "lightgbm_global", "--country", "none", "--why", "cups", "--day", "2025-03-07",
+                       "--format", "json")
+    assert code == 0
+    document = json.loads(out)
+    # The last CSV day is 2025-03-04 (63 days from 1 Jan), so 7 March (a Friday) is the 3rd forecast day.
+    assert document["day"] == "2025-03-07" and document["unit"] == "y"
+    total = document["base_value"] + sum(row["shap_value"] for row in document["contributions"])
+    assert total == pytest.approx(document["forecast"], abs=1e-6)
+    assert document["sentence"].startswith("cups on Fri 07 Mar 2025")
+    by_feature = {row["feature"]: row for row in document["contributions"]}
+    assert by_feature["day_of_week"]["value"] == "Friday" and by_feature["horizon_step"]["value"] == "3"
+
+
+def test_why_without_the_global_model_says_how_to_fix_it(capsys, series_csv):
+    code, _, err = run(capsys, "forecast", "--series-csv", series_csv, "--horizon", "7", "--folds", "1", *FAST,
+                       "--country", "none", "--why", "cups")
+    assert code != 0 and "--model lightgbm_global" in err

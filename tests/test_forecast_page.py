@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -74,3 +75,38 @@ def test_a_cached_run_is_shown_without_pressing_run_again(monkeypatch, sample_wa
     assert_no_error(again)
     assert "Not run yet" not in [info.proto.title for info in again.info]
     assert metrics(again)["Next 14 days"] == metrics(app)["Next 14 days"]
+
+
+def download_keys(app: AppTest) -> set[str]:
+    return {button.proto.id.split("-", 2)[-1] for button in app.get("download_button")}
+
+
+def test_history_shows_before_run_and_a_forecast_day_is_explained_after(monkeypatch, sample_warehouse):
+    query = QUICK | {"horizon": "14 days"}
+    app = open_page(monkeypatch, sample_warehouse, query)
+    assert_no_error(app)
+    # Before Run: the note and the level's daily history (no model fitted).
+    assert [info.proto.title for info in app.info] == ["Not run yet"]
+    assert "download_history_preview" in download_keys(app)
+    assert len(app.get("plotly_chart")) == 1
+
+    app.button(key="run_forecast").click().run()
+    assert_no_error(app)
+    # "Why this day?" defaults to the day with the highest LightGBM forecast and draws its waterfall.
+    picker = app.selectbox(key="why_day")
+    default_day = picker.value
+    assert len(picker.options) == 14
+    assert "download_why_day_chart" in download_keys(app)
+    sentence = next(markdown.value for markdown in app.markdown if "mostly because of" in markdown.value)
+    assert sentence.startswith("Total on ")
+    # The default is the one the sentence is about; options are shown as "Thu 01 Jan 2026", values are ISO days.
+    assert f"{pd.Timestamp(default_day):%a %d %b %Y}" in sentence
+    first_day = pd.to_datetime(picker.options[0], format="%a %d %b %Y")
+    picker.set_value(f"{first_day:%Y-%m-%d}").run()
+    assert_no_error(app)
+    assert app.selectbox(key="why_day").value == f"{first_day:%Y-%m-%d}"
+    assert any(f"{first_day:%a %d %b %Y}" in markdown.value for markdown in app.markdown)
+    # A shared link to a day outside this horizon falls back to the default day instead of failing.
+    again = open_page(monkeypatch, sample_warehouse, query | {"why_day": "1999-01-01"})
+    assert_no_error(again)
+    assert again.selectbox(key="why_day").value == default_day

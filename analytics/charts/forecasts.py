@@ -182,3 +182,23 @@ def stock_figure(forecast: pd.DataFrame, lead_time_days: int, reorder_point: flo
     figure.update_layout(template=TEMPLATE, height=DEFAULT_HEIGHT, yaxis={"rangemode": "tozero"},
                          hovermode="closest")
     return figure
+
+
+def history_preview_figure(preview: pd.DataFrame, *, measure: str = "units") -> go.Figure:
+    """Daily actuals of the largest series of a level, one line each, before any forecast is run.
+
+    Args:
+        preview: `unique_id, label, ds, y` from `analytics.forecasting.series.history_preview`.
+        measure: "units" or "revenue", for the axis and hover text.
+    """
+    if preview.empty:
+        return empty_figure("No sales to show")
+    figure = go.Figure()
+    for position, (label, rows) in enumerate(preview.groupby("label", sort=False)):
+        figure.add_trace(go.Scatter(
+            x=rows["ds"], y=rows["y"], mode="lines", name=str(label),
+            line={"color": COLORWAY[position % len(COLORWAY)], "width": 1.5},
+            hovertemplate=f"%{{x|%a %d %b %Y}}: %{{y:,.1f}} {measure}<extra>{label}</extra>"))
+    figure.update_layout(template=TEMPLATE, height=DEFAULT_HEIGHT, hovermode="x unified",
+                         yaxis={"rangemode": "tozero", "title": {"text": f"{measure} per day"}})
+    return figure

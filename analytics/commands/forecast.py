@@ -44,6 +44,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--jobs", type=positive_int, default=2, help="worker processes (default: 2)")
     parser.add_argument("--show", choices=("leaderboard", "forecast", "champions"), default="champions",
                         help="what --format table/csv prints (json prints everything; default: champions)")
+    parser.add_argument("--why", default=None, metavar="SERIES",
+                        help="instead of the forecast, explain the global LightGBM model's forecast for one day of "
+                             "this series (SHAP waterfall in the measure's unit); needs lightgbm_global in the arena")
+    parser.add_argument("--day", default=None, metavar="YYYY-MM-DD",
+                        help="with --why: the forecast day to explain (default: the highest LightGBM forecast day)")
     parser.set_defaults(handler=run)
 
 
@@ -80,6 +85,8 @@ def run(arguments: argparse.Namespace) -> int:
         sys.stderr.write("forecast cancelled\n")
         return 130
     close()
+    if arguments.why is not None:
+        return _print_why(result, arguments)
     document = forecast_document(result)
     if arguments.format == "json":
         sys.stdout.write(render_json(document))
@@ -124,3 +131,42 @@ def forecast_document(result) -> dict:
              "yhat_lower": row.yhat_lower_80, "yhat_upper": row.yhat_upper_80, "model": row.model}
             for row in forecast.itertuples()]
     return {"leaderboard": leaderboard, "champion": champion, "forecast": rows}
+
+
+def why_document(result, unique_id: str, day: str | None = None) -> dict:
+    """Why the global LightGBM model forecasts what it does on one day after the data ends.
+
+    Args:
+        result: a ForecastRun whose arena included lightgbm_global.
+        unique_id: the series.
+        day: "YYYY-MM-DD" in the horizon; None picks the day with the highest LightGBM forecast.
+
+    Returns:
+        {"unique_id", "day", "unit", "base_value", "forecast", "sentence", "contributions": [{feature, label,
+        value, shap_value}]}, contributions largest |shap_value| first; base_value + the shap_values = forecast.
+
+    Raises:
+        ShopLensError: no global model in the run, an unknown series or a day outside the horizon.
+    """
+    from analytics.errors import ShopLensError
+    from analytics.forecasting.day_explanation import explain_forecast_day, explain_forecast_days, top_drivers_sentence
+
+    if result.arena.global_model is None:
+        raise ShopLensError("--why explains the global LightGBM model; add --model lightgbm_global to the arena")
+    days = explain_forecast_days(result.arena.global_model, unique_id, unit=result.series.measure)
+    row = explain_forecast_day(days, day if day is not None else days.highest_day)
+    return {"unique_id": unique_id, "day": row.row_id, "unit": row.unit, "base_value": row.base_value,
+            "forecast": row.raw_output, "sentence": top_drivers_sentence(row, result.label(unique_id)),
+            "contributions": row.contributions[["feature", "label", "value", "shap_value"]].to_dict("records")}
+
+
+def _print_why(result, arguments: argparse.Namespace) -> int:
+    import pandas as pd
+
+    document = why_document(result, arguments.why, arguments.day)
+    if arguments.format == "json":
+        sys.stdout.write(render_json(document))
+        return 0
+    frame = pd.DataFrame(document["contributions"])
+    sys.stdout.write(render_frame(frame, arguments.format, title=document["sentence"]))
+    return 0

@@ -74,6 +74,8 @@ class ArenaResult:
         forecast: `unique_id, model` and FORECAST_COLUMNS, every model's forecast after the data ends.
         skipped: unique_id -> why the series was not forecast (too short).
         seconds: wall time of the run.
+        global_model: the fitted GlobalForecaster behind the LightGBM forecast (fitted on all history),
+            kept so a forecast day can be explained; None when the arena had no LightGBM model.
     """
 
     settings: ForecastSettings
@@ -84,6 +86,7 @@ class ArenaResult:
     forecast: pd.DataFrame
     skipped: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
+    global_model: GlobalForecaster | None = None
 
     def champion_forecast(self) -> pd.DataFrame:
         """Each series' champion's forecast: `unique_id, ds, yhat, bounds, model`."""
@@ -160,6 +163,7 @@ def run_arena(history: pd.DataFrame, settings: ForecastSettings, *, promotions: 
     total = len(ids) + (1 if LIGHTGBM in settings.models else 0)
     done = 0
     backtests, forecasts = [], []
+    global_model = None
 
     inputs = (_series_input(unique_id, rows, future_ds, promotions, drivers, holidays)
               for unique_id, rows in history.groupby("unique_id", sort=False))
@@ -167,7 +171,8 @@ def run_arena(history: pd.DataFrame, settings: ForecastSettings, *, promotions: 
         [("local", series) for series in inputs] if local_models else [])
     stream = _map_tasks(tasks, folds, settings, local_models, n_jobs, parallel=len(ids) >= PARALLEL_MIN_SERIES)
     try:
-        for backtest, forecast, what in stream:
+        for backtest, forecast, what, fitted in stream:
+            global_model = fitted if fitted is not None else global_model
             backtests.append(backtest)
             forecasts.append(forecast)
             done += 1
@@ -196,7 +201,7 @@ def run_arena(history: pd.DataFrame, settings: ForecastSettings, *, promotions: 
         champions=champions,
         forecast=forecast[["unique_id", "model", *FORECAST_COLUMNS]].sort_values(["unique_id", "model", "ds"],
                                                                                  ignore_index=True),
-        skipped=skipped, seconds=time.perf_counter() - started,
+        skipped=skipped, seconds=time.perf_counter() - started, global_model=global_model,
     )
 
 
@@ -216,17 +221,22 @@ def _series_input(unique_id, rows, future_ds, promotions, drivers, holidays) -> 
 
 
 def _run_task(kind: str, payload, folds, settings, models):
-    """One unit of work: the global model over every series, or the local models on one series."""
+    """One unit of work: the global model over every series, or the local models on one series.
+
+    Returns:
+        (backtest, forecast, what, fitted): `fitted` is the final GlobalForecaster for the global task
+        (kept to explain forecast days), None for a local one.
+    """
     if kind == "global":
         history, promotions = payload
-        backtest, forecast = _global_run(history, promotions, folds, settings)
-        return backtest, forecast, "LightGBM (global)"
+        backtest, forecast, forecaster = _global_run(history, promotions, folds, settings)
+        return backtest, forecast, "LightGBM (global)", forecaster
     backtest, forecast = local_series_run(payload, folds, settings, models)
-    return backtest, forecast, payload.unique_id
+    return backtest, forecast, payload.unique_id, None
 
 
 def _map_tasks(tasks, folds, settings, models, n_jobs: int, parallel: bool):
-    """Yield (backtest, forecast, what) per task as each finishes, in worker processes when worth it.
+    """Yield (backtest, forecast, what, fitted) per task as each finishes, in worker processes when worth it.
 
     The global model is the first task, so in parallel it fits on one worker while the other works
     through the series (LightGBM runs one thread, see GlobalForecaster).
@@ -246,14 +256,14 @@ def _map_tasks(tasks, folds, settings, models, n_jobs: int, parallel: bool):
         results.close()
 
 
-def _global_run(history, promotions, folds, settings) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _global_run(history, promotions, folds, settings) -> tuple[pd.DataFrame, pd.DataFrame, GlobalForecaster]:
     backtest = []
     for fold in folds:
         known = history[history["ds"] <= fold.cutoff]
         forecaster = GlobalForecaster(settings).fit(GlobalInput(known, promotions))
         backtest.append(forecaster.predict().assign(model=LIGHTGBM, fold=fold.number, cutoff=fold.cutoff))
     forecaster = GlobalForecaster(settings).fit(GlobalInput(history, promotions))
-    return pd.concat(backtest, ignore_index=True), forecaster.predict().assign(model=LIGHTGBM)
+    return pd.concat(backtest, ignore_index=True), forecaster.predict().assign(model=LIGHTGBM), forecaster
 
 
 def _add_ensemble(backtest, forecast, settings) -> tuple[pd.DataFrame, pd.DataFrame]:

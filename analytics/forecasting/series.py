@@ -210,3 +210,38 @@ def series_from_frame(frame: pd.DataFrame, *, source: str = "the series") -> Ser
     frame = fill_missing(frame.sort_values(["unique_id", "ds"]), freq)
     season = SEASON_LENGTHS["W" if freq.startswith("W") else freq]
     return SeriesSet(frame, freq, season, "csv", "y", {})
+
+
+PREVIEW_SERIES = 5
+
+
+def history_preview(con: duckdb.DuckDBPyConnection, level: str = "category", measure: str = "units", *,
+                    filters: Filters | None = None, max_series: int = PREVIEW_SERIES) -> pd.DataFrame:
+    """The daily history of a level's largest series, to show before any model runs.
+
+    One query (the same daily series a run forecasts), no fitting: a manager sees the data at once.
+
+    Args:
+        con: a warehouse connection.
+        level, measure, filters: as `load_series` (the start date is ignored: all history).
+        max_series: keep the series with the largest totals, >= 1.
+
+    Returns:
+        `unique_id, label, ds, y` (y in the measure per day, zero-filled), largest series first, then by day;
+        empty when nothing sold.
+
+    Raises:
+        ShopLensError: an unknown level or measure, or max_series < 1.
+    """
+    if max_series < 1:
+        raise ShopLensError(f"max_series is {max_series}; show at least 1 series")
+    series = load_series(con, level, measure, filters=filters)
+    frame = series.frame
+    if frame.empty:
+        return pd.DataFrame(columns=["unique_id", "label", "ds", "y"])
+    totals = frame.groupby("unique_id")["y"].sum().sort_values(ascending=False, kind="stable")
+    keep = list(totals.index[:max_series])
+    frame = frame[frame["unique_id"].isin(keep)].copy()
+    frame["order"] = frame["unique_id"].map({unique_id: position for position, unique_id in enumerate(keep)})
+    frame["label"] = frame["unique_id"].map(lambda unique_id: series.labels.get(unique_id, unique_id))
+    return frame.sort_values(["order", "ds"], kind="stable")[["unique_id", "label", "ds", "y"]].reset_index(drop=True)
