@@ -26,6 +26,10 @@ import datetime as dt
 import pandas as pd
 
 FESTIVALS: tuple[str, ...] = ("618", "Singles' Day", "Black Friday", "Cyber Monday", "Christmas", "New Year")
+# Sales events, when shops discount and shoppers buy more; Christmas and New Year are holidays, when many
+# shops are quiet. A forecast must not learn one lift for both kinds.
+SALES_FESTIVALS: tuple[str, ...] = ("618", "Singles' Day", "Black Friday", "Cyber Monday")
+YEAR_END_HOLIDAYS: tuple[str, ...] = ("Christmas", "New Year")
 PHASES: tuple[str, ...] = ("run_up", "peak", "tail")
 
 COLUMNS: tuple[str, ...] = ("date", "festival", "phase")

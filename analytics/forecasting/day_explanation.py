@@ -37,7 +37,7 @@ VALUE_NAMES: dict[str, dict[str, str]] = {
         ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
          "November", "December"), start=1)},
     **{flag: {"1": "yes", "0": "no"} for flag in ("is_country_holiday", "is_festival_peak", "is_festival_run_up",
-                                                  "is_festival_tail")},
+                                                  "is_festival_tail", "is_year_end_holiday")},
 }
 
 

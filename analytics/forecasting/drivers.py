@@ -18,7 +18,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analytics.calendar import festival_calendar, prophet_holidays
+from analytics.calendar import SALES_FESTIVALS, YEAR_END_HOLIDAYS, festival_calendar, prophet_holidays
 from analytics.errors import ShopLensError
 from analytics.queries import run_report
 
@@ -26,8 +26,11 @@ from analytics.queries import run_report
 COUNTRIES: tuple[str, ...] = ("US", "CN", "GB", "DE", "FR", "JP", "IN", "BR", "CA", "AU")
 DEFAULT_COUNTRY = "US"
 PROMOTION_COLUMN = "promotion_discount_rate"
+# is_festival_* flag the sales festivals only (618, Singles' Day, Black Friday, Cyber Monday);
+# Christmas and New Year get their own flag, because one flag for both taught the global model to
+# forecast Christmas Day like Singles' Day (about 3x) when shops are quieter then.
 CALENDAR_FEATURES: tuple[str, ...] = ("is_country_holiday", "is_festival_peak", "is_festival_run_up",
-                                      "is_festival_tail")
+                                      "is_festival_tail", "is_year_end_holiday")
 
 
 @dataclass(frozen=True)
@@ -100,7 +103,7 @@ def holiday_frame(country: str | None, start: dt.date, end: dt.date) -> pd.DataF
 
 
 def calendar_features(ds: pd.DatetimeIndex, country: str | None) -> pd.DataFrame:
-    """0/1 flags per day: a public holiday, a festival peak, run-up or tail.
+    """0/1 flags per day: a public holiday, a sales festival's peak, run-up or tail, Christmas or New Year.
 
     Returns:
         Index `ds`, columns CALENDAR_FEATURES (float 0/1).
@@ -113,9 +116,12 @@ def calendar_features(ds: pd.DatetimeIndex, country: str | None) -> pd.DataFrame
     holidays = country_holidays(country, start, end)
     features["is_country_holiday"] = ds.isin(holidays["ds"]).astype(float)
     festivals = festival_calendar(start, end)
+    sales = festivals[festivals["festival"].isin(SALES_FESTIVALS)]
     for phase in ("peak", "run_up", "tail"):
-        days = pd.DatetimeIndex(festivals.loc[festivals["phase"] == phase, "date"]).astype("datetime64[ns]")
+        days = pd.DatetimeIndex(sales.loc[sales["phase"] == phase, "date"]).astype("datetime64[ns]")
         features[f"is_festival_{phase}"] = ds.isin(days).astype(float)
+    year_end = festivals[festivals["festival"].isin(YEAR_END_HOLIDAYS) & festivals["phase"].isin(("peak", "tail"))]
+    features["is_year_end_holiday"] = ds.isin(pd.DatetimeIndex(year_end["date"]).astype("datetime64[ns]")).astype(float)
     return features
 
 

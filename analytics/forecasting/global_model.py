@@ -33,9 +33,10 @@ FEATURE_LABELS: dict[str, str] = {
     "day_of_week": "Day of week",
     "month": "Month",
     "is_country_holiday": "Public holiday",
-    "is_festival_peak": "Festival peak day",
-    "is_festival_run_up": "Festival run-up",
-    "is_festival_tail": "Festival tail",
+    "is_festival_peak": "Sales festival day",
+    "is_festival_run_up": "Sales festival run-up",
+    "is_festival_tail": "Sales festival tail",
+    "is_year_end_holiday": "Christmas or New Year",
     PROMOTION_COLUMN: "Planned promotion discount",
     "last_value_ratio": "Last day vs recent level",
     "recent_mean_ratio": "Last week vs recent level",
@@ -114,6 +115,7 @@ def feature_arrays(y: np.ndarray, calendar, origins: np.ndarray, settings: Forec
     event = ((np.asarray(calendar["is_country_holiday"], float)[:n] > 0)
              | (np.asarray(calendar["is_festival_peak"], float)[:n] > 0)
              | (np.asarray(calendar["is_festival_tail"], float)[:n] > 0)
+             | (np.asarray(calendar["is_year_end_holiday"], float)[:n] > 0)
              | (np.asarray(calendar[PROMOTION_COLUMN], float)[:n] > 0))
     normal = (~event).astype(float)
     normal_sum = np.concatenate([[0.0], np.cumsum(y * normal)])

@@ -178,6 +178,17 @@ PLANTED_EFFECTS: dict[str, str] = {
         f"Products in scope of an active promotion at discount rate r are carted (1 + {PROMO_CART_LIFT} r)x "
         f"and bought-given-cart (1 + {PROMO_PURCHASE_LIFT} r)x as often, at the discounted price."
     ),
+    "visit_frequency": (
+        f"{1 - BOUNCE_RATE:.0%} of users return, each at their own rate (gamma, shape {VISIT_RATE_SHAPE}, "
+        f"mean {MEAN_VISITS_PER_DAY} visits per day) until an exponential lifetime (mean {MEAN_LIFETIME_DAYS:.0f} "
+        "days) ends; the others never come back. So a user's past gap between visits predicts whether they "
+        "visit, buy or lapse next."
+    ),
+    "favourite_categories": (
+        f"Every user has one or two favourite top-level categories ({SECOND_FAVORITE_RATE:.0%} draw a second); "
+        f"{FAVORITE_FOCUS_SHARE:.0%} of their visits focus on a leaf inside one ({FIRST_FAVORITE_SHARE:.0%} of those "
+        "on the first), so a user's past categories predict the products they view and buy next."
+    ),
 }
 
 
