@@ -36,6 +36,7 @@ from analytics.customers.retention import load_retention
 from analytics.customers.rfm import load_rfm
 from analytics.filters import Filters
 from analytics.overview import filter_options
+from analytics.sample import SampleConfig, write_sample
 from analytics.sql_files import read_sql
 from analytics.warehouse import build_warehouse
 from benchmarks.common import DATA, machine, median_seconds, write_section
@@ -51,6 +52,17 @@ def warehouse_10m() -> Path:
     target = DATA / "warehouse-10M.duckdb"
     if not target.is_file():
         folder = sample_folder("10M", measured_events_per_user())
+        build_warehouse(folder, target, is_sample=True)
+    return target
+
+
+def warehouse_1m_users() -> Path:
+    """A 10M-event sample warehouse with 1M users (130 days, so each user has about 10 events), built once."""
+    target = DATA / "warehouse-1M-users.duckdb"
+    if not target.is_file():
+        folder = DATA / "sample-1M-users"
+        if not (folder / "events.parquet").is_file():
+            write_sample(SampleConfig(users=1_000_000, days=130, seed=11), folder)
         build_warehouse(folder, target, is_sample=True)
     return target
 
@@ -208,6 +220,21 @@ def measure_queries(runs: int) -> list[str]:
         theirs = median_seconds(lambda: peer_sample.scores(options.last_date), max(1, runs // 3))
         rows.append(f"| RFM, whole year (10M sample) | {customers:,} customers | {ours:.2f} s | < 2 s "
                     f"| {theirs:.2f} s | {theirs / ours:.1f}x |")
+    with duckdb.connect(str(warehouse_1m_users()), read_only=True) as con:
+        options = filter_options(con)
+        span = Filters(options.first_date, options.last_date)
+        users = con.execute("select count(*) from dim_users").fetchone()[0]
+        events = con.execute("select count(*) from fct_events").fetchone()[0]
+        peer = PandasRetention(con)
+        for period, breakdown in (("week", None), ("month", None), ("week", "first_category")):
+            ours = median_seconds(lambda: load_retention(con, span, period, breakdown=breakdown), runs, warmup=1)
+            label = f"Retention matrix, {period}ly cohorts" + (" by first category" if breakdown else "")
+            peer_cell = ""
+            if breakdown is None:
+                theirs = median_seconds(lambda: peer.matrix(period), max(1, runs // 3), warmup=0)
+                peer_cell = f"{theirs:.2f} s | {theirs / ours:.1f}x"
+            rows.append(f"| {label}, 1M-user sample | {users:,} users, {events:,} events | {ours:.2f} s | < 2 s "
+                        f"| {peer_cell or ' |'} |")
     with duckdb.connect(str(rfm_warehouse()), read_only=True) as con:
         customers, lines = con.execute("select count(distinct user_id), count(*) from fct_order_items").fetchone()
         year = Filters(date(2025, 1, 1), date(2025, 12, 31))

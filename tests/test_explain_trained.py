@@ -239,3 +239,20 @@ def test_additivity_holds_for_any_small_tree_ensemble(points, depth):
     explanation = explain_trained(trained_model(model, frame[["a", "b"]], frame["target"], task="regression"))
     reconstructed = explanation.base_value + explanation.shap_values.sum(axis=1)
     assert np.allclose(reconstructed, model.predict(frame[["a", "b"]]), atol=1e-6)
+
+
+def test_large_explanations_split_across_threads_give_the_same_values():
+    import lightgbm as lgb
+    import numpy as np
+
+    from analytics.explain import tree_shap
+
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(3_000, 4))
+    outcome = (features[:, 0] + rng.normal(size=3_000) > 0).astype(int)
+    model = lgb.LGBMClassifier(n_estimators=20, num_leaves=7, verbose=-1).fit(features, outcome)
+    booster = model.booster_
+
+    whole = booster.predict(features, pred_contrib=True)
+    # Three uneven chunks (1,000 rows each), each on its own copy of the model.
+    assert np.array_equal(tree_shap._parallel_contributions(booster, features, 3), whole)

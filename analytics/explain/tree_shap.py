@@ -26,6 +26,9 @@ Supported models (`TrainedModel.model`):
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,6 +46,9 @@ DEFAULT_MAX_ROWS = 2_000
 # float32 thresholds and summation order (observed errors are ~1e-14).
 ADDITIVITY_TOLERANCE = 1e-6
 UNITS = {"classification": "log-odds", "regression": "target units", "ranking": "ranking score"}
+# Rows per thread for LightGBM's TreeSHAP: below this a second thread costs more than it saves
+# (the panel's 2,000-row sample stays on one thread, leaving the other core to other sessions).
+ROWS_PER_SHAP_THREAD = 2_500
 
 
 def shap_unit(task: str, target: str = "") -> str:
@@ -490,12 +496,35 @@ def _shap_matrix(estimator: Any, matrix: Any, task: str) -> tuple[np.ndarray, fl
     return values, float(expected[-1])
 
 
+def _parallel_contributions(booster: Any, matrix: Any, threads: int) -> np.ndarray:
+    """`booster.predict(matrix, pred_contrib=True)` on `threads` row chunks at once.
+
+    LightGBM computes contributions on one thread whatever `num_threads` says, and one Booster serialises
+    concurrent predictions, so each thread gets its own copy of the model (parsed from its text, a few
+    milliseconds): 10,000 rows take about 0.65x the time on 2 cores. The result is identical.
+    """
+    import lightgbm as lgb
+
+    text = booster.model_to_string()
+    copies = [booster] + [lgb.Booster(model_str=text) for _ in range(threads - 1)]
+    bounds = np.linspace(0, matrix.shape[0], threads + 1).astype(int)
+    chunks = [matrix.iloc[start:stop] if hasattr(matrix, "iloc") else matrix[start:stop]
+              for start, stop in zip(bounds[:-1], bounds[1:])]
+    with ThreadPoolExecutor(threads) as pool:
+        parts = list(pool.map(lambda job: job[0].predict(job[1], pred_contrib=True), zip(copies, chunks)))
+    return np.vstack([np.asarray(part, dtype=float) for part in parts])
+
+
 def _lightgbm_shap(estimator: Any, matrix: Any) -> tuple[np.ndarray, float]:
     # LightGBM ships the same TreeSHAP algorithm (Lundberg et al.) as shap.TreeExplainer; the tests
     # check both agree to 1e-6. Its copy runs on every core (shap's holds the GIL on one) and reads
     # native categorical splits, so it is the faster exact path for LightGBM models.
     booster = getattr(estimator, "booster_", estimator)
-    contributions = np.asarray(booster.predict(matrix, pred_contrib=True), dtype=float)
+    threads = max(1, min(os.cpu_count() or 1, matrix.shape[0] // ROWS_PER_SHAP_THREAD))
+    if threads == 1:
+        contributions = np.asarray(booster.predict(matrix, pred_contrib=True), dtype=float)
+    else:
+        contributions = _parallel_contributions(booster, matrix, threads)
     width = matrix.shape[1] + 1
     if contributions.ndim != 2 or contributions.shape[1] != width:
         raise ShopLensError("the model predicts more than two classes; the explanation layer takes binary ones")
