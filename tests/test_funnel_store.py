@@ -198,3 +198,94 @@ def test_the_two_threads_split_users_exactly(monkeypatch) -> None:
     monkeypatch.setattr(store_module, "PARALLEL_ROWS", 0)  # always two threads
     assert count_funnel(None, query, filters, store)["users"].tolist() == reference_counts(log, [0, 1, 2], 60,
                                                                                          "ordered")
+
+
+# --------------------------------------------------------------------------- the one-pass ordered walk
+
+def _separate_passes(query: FunnelQuery, filters: Filters, period: str, store) -> dict[str, pd.DataFrame]:
+    """The funnel from the selected rows, one pass each for steps, trend and breakdown (pinned to SQL above)."""
+    from analytics.funnels import runner
+
+    values = runner._breakdown_values(None, query, filters, store)
+    events = runner.read_step_events(None, query, filters, values, store)
+    levels = runner.key_levels(query, events, with_durations=True)
+    frames = {"steps": runner.step_table(query, levels.level, levels.durations_us),
+              "trend": runner._trend(query, events, filters, period),
+              "time_to_convert": runner._histogram(query, levels)}
+    if query.breakdown is not None:
+        frames["breakdown"] = runner._breakdown_table(
+            query, runner.key_levels(query, events, with_durations=False, by_breakdown=True), values)
+    return frames
+
+
+walk_rows = st.lists(
+    # (user, day 0..5, second 0..4, event type, session 0..2, device 0..2, category 0..2, returning):
+    # few distinct times, so one key often has several events at one timestamp, in any row order.
+    st.tuples(st.integers(0, 4), st.integers(0, 5), st.integers(0, 4), st.integers(0, 4), st.integers(0, 2),
+              st.integers(0, 2), st.integers(0, 2), st.booleans()),
+    min_size=1, max_size=80,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(log=walk_rows, steps=st.lists(st.integers(0, 3), min_size=2, max_size=4), window=st.integers(1, 30),
+       mode=st.sampled_from(["ordered", "strict"]), count_by=st.sampled_from(["users", "sessions"]),
+       breakdown=st.sampled_from([None, "device", "category", "new_vs_returning"]),
+       period=st.sampled_from(["day", "week"]), excluded=st.none() | st.integers(0, 4),
+       first_day=st.integers(0, 3))
+def test_the_one_pass_walk_equals_the_separate_passes(log, steps, window, mode, count_by, breakdown, period,
+                                                      excluded, first_day) -> None:
+    # Same-time rows in several sessions and breakdown values, several days (trend periods), a day
+    # range that cuts some rows off: the walk must give exactly what the separate passes give.
+    frame = pd.DataFrame({
+        "user_key": [row[0] for row in log],
+        "event_time_us": [(row[1] * 86_400 + row[2]) * 1_000_000 for row in log],
+        "event_type": [EVENT_NAMES[row[3]] for row in log],
+        "session_id": [None if row[4] == 2 else f"{row[0]}-{row[4]}" for row in log],
+        "device": [(None, "mobile", "desktop")[row[5]] for row in log],
+        "category": [(None, "Books", "Toys")[row[6]] for row in log],
+        "is_returning": [row[7] for row in log],
+    }, dtype=object).astype({"user_key": np.int64, "event_time_us": np.int64, "is_returning": bool})
+    store = event_store_from_frame(frame)
+    filters = Filters(date(1970, 1, 1) + timedelta(days=first_day), date(1970, 1, 6))
+    exclusions = () if excluded is None else (FunnelExclusion(EVENT_NAMES[excluded], 1, len(steps)),)
+    query = FunnelQuery(tuple(FunnelStep(EVENT_NAMES[step]) for step in steps), window=timedelta(seconds=window),
+                        mode=mode, count_by=count_by, breakdown=breakdown, exclusions=exclusions)
+    walked = run_funnel(None, query, filters, period, store=store)
+    expected = _separate_passes(query, filters, period, store)
+    pd.testing.assert_frame_equal(walked.steps, expected["steps"])
+    pd.testing.assert_frame_equal(walked.trend, expected["trend"])
+    pd.testing.assert_frame_equal(walked.time_to_convert, expected["time_to_convert"])
+    if breakdown is not None:
+        pd.testing.assert_frame_equal(walked.breakdown, expected["breakdown"])
+
+
+def test_the_walk_counts_a_hand_made_log() -> None:
+    # U0: view at 0 s, cart at 10 s, purchase at 20 s on day 0 (window 1 min): all three steps,
+    # 20 s to convert. U1: view on day 0, cart on day 1 (past the window): step 1 only.
+    # Day trend: day 0 entered 2 (U0, U1), converted 1 (U0); day 1 has no view, so it is not shown.
+    frame = pd.DataFrame({"user_key": [0, 0, 0, 1, 1],
+                          "event_time_us": [0, 10_000_000, 20_000_000, 5_000_000, 86_400_000_000 + 5_000_000],
+                          "event_type": ["view", "cart", "purchase", "view", "cart"]})
+    store = event_store_from_frame(frame)
+    result = run_funnel(None, FunnelQuery(VIEW_CART_BUY, window=timedelta(minutes=1)),
+                        Filters(date(1970, 1, 1), date(1970, 1, 2)), "day", store=store)
+    assert result.steps["users"].tolist() == [2, 1, 1]
+    assert result.steps["median_seconds_to_convert"].tolist() == [0.0, 10.0, 20.0]
+    assert result.trend[["entered", "converted"]].values.tolist() == [[2, 1]]
+    assert int(result.time_to_convert["count"].sum()) == 1
+
+
+@pytest.mark.parametrize("count_by", ["users", "sessions"])
+def test_the_walk_takes_same_time_events_in_step_order(count_by) -> None:
+    # The cart row comes before the view row, both at 5 s: events at one timestamp count as in
+    # order (ClickHouse's default), so the user (and the session, and its device) reaches both steps.
+    frame = pd.DataFrame({"user_key": [0, 0], "event_time_us": [5_000_000, 5_000_000],
+                          "event_type": ["cart", "view"], "device": ["mobile", "mobile"]})
+    store = event_store_from_frame(frame)
+    query = FunnelQuery(parse_steps("view,cart"), window=timedelta(seconds=10), count_by=count_by,
+                        breakdown="device")
+    result = run_funnel(None, query, Filters(date(1970, 1, 1), date(1970, 1, 1)), "day", store=store)
+    assert result.steps[count_by].tolist() == [1, 1]
+    assert result.breakdown[count_by].tolist() == [1, 1]
+    assert result.trend[["entered", "converted"]].values.tolist() == [[1, 1]]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Literal
 
 import duckdb
@@ -112,6 +112,9 @@ def run_funnel(con: duckdb.DuckDBPyConnection, query: FunnelQuery, filters: Filt
     """
     query.validate()
     breakdown_values = _breakdown_values(con, query, filters, store)
+    if (store is not None and store.supports(query) and query.mode in ("ordered", "strict")
+            and query.count_by in ("users", "sessions")):
+        return _walked_funnel(query, filters, trend_period, store, breakdown_values)
     events = read_step_events(con, query, filters, breakdown_values, store)
     # The trend and the breakdown are separate passes over the same rows; the compiled kernels
     # release the GIL, so the trend runs beside the main pass on the other core. The breakdown
@@ -124,6 +127,24 @@ def run_funnel(con: duckdb.DuckDBPyConnection, query: FunnelQuery, filters: Filt
             query, key_levels(query, events, with_durations=False, by_breakdown=True), breakdown_values)
         return FunnelResult(query, filters, step_table(query, levels.level, levels.durations_us), breakdown,
                             trend.result(), _histogram(query, levels))
+
+
+def _walked_funnel(query: FunnelQuery, filters: Filters, period: TrendPeriod, store: EventStore,
+                   breakdown_values: tuple[str, ...]) -> FunnelResult:
+    """`run_funnel` for an ordered or strict funnel of users or sessions, from one pass over the store (`walk`).
+
+    The separate passes (steps with timing, trend, breakdown) each re-read millions of rows and built
+    arrays over every key; one pass per user reading all three is about twice as fast at 10M events.
+    """
+    shift, first_period_start, period_days = _periods(filters, period)
+    walk = store.walk(query, filters, breakdown_values, shift, period_days)
+    n_steps = len(query.steps)
+    breakdown = None
+    if query.breakdown is not None:
+        breakdown = _breakdown_frame(query, breakdown_values, walk.breakdown_reached)
+    return FunnelResult(query, filters, _step_frame(query, walk.reached, walk.durations_us), breakdown,
+                        _trend_frame(walk.entered, walk.converted, first_period_start, period_days),
+                        _histogram_of(query, _reached_seconds(walk.durations_us[n_steps - 1])))
 
 
 @dataclass(frozen=True)
@@ -315,7 +336,14 @@ def exclusion_steps(query: FunnelQuery) -> np.ndarray:
 def step_table(query: FunnelQuery, level: np.ndarray, durations_us: np.ndarray | None = None) -> pd.DataFrame:
     """Counts and conversions per step from each key's level (see `FunnelResult.steps`)."""
     n_steps = len(query.steps)
-    reached = reached_counts(level, n_steps)
+    durations = None if durations_us is None else [durations_us[:, step] for step in range(n_steps)]
+    return _step_frame(query, reached_counts(level, n_steps), durations)
+
+
+def _step_frame(query: FunnelQuery, reached: np.ndarray, durations_us: list[np.ndarray] | None = None
+                ) -> pd.DataFrame:
+    """`step_table` from the counts reaching each step and, per step, the durations (NONE: not reached)."""
+    n_steps = len(query.steps)
     previous = np.concatenate([[reached[0]], reached[:-1]])
     with np.errstate(divide="ignore", invalid="ignore"):
         from_start = np.where(reached[0] > 0, reached / max(int(reached[0]), 1), np.nan)
@@ -332,7 +360,7 @@ def step_table(query: FunnelQuery, level: np.ndarray, durations_us: np.ndarray |
     if durations_us is not None:
         medians, p90s = [], []
         for step in range(n_steps):
-            seconds = _reached_seconds(durations_us[:, step])
+            seconds = _reached_seconds(durations_us[step])
             medians.append(float(np.median(seconds)) if len(seconds) else np.nan)
             p90s.append(float(np.quantile(seconds, 0.9)) if len(seconds) else np.nan)
         table["median_seconds_to_convert"] = medians
@@ -361,12 +389,19 @@ def _breakdown_values(con: duckdb.DuckDBPyConnection, query: FunnelQuery, filter
 def _breakdown_table(query: FunnelQuery, levels: KeyLevels, values: tuple[str, ...]) -> pd.DataFrame:
     width = len(values) + 1
     codes = levels.keys % width
+    n_steps = len(query.steps)
+    reached = np.zeros((width, n_steps), dtype=np.int64)
+    for code in range(width):
+        reached[code] = reached_counts(levels.level[codes == code], n_steps)
+    return _breakdown_frame(query, values, reached)
+
+
+def _breakdown_frame(query: FunnelQuery, values: tuple[str, ...], reached: np.ndarray) -> pd.DataFrame:
+    """`FunnelResult.breakdown` from reached[code, step] (code 0: other values, shown as UNKNOWN_VALUE)."""
+    width = len(values) + 1
     frames = []
     for code, value in [(code, values[code - 1]) for code in range(1, width)] + [(0, UNKNOWN_VALUE)]:
-        chosen = codes == code
-        if not chosen.any():
-            continue
-        table = step_table(query, levels.level[chosen])
+        table = _step_frame(query, reached[code])
         if table[query.count_by].iloc[0] == 0:
             continue
         frames.append(table.assign(breakdown_value=value))
@@ -386,11 +421,7 @@ def _trend(query: FunnelQuery, events: StepEvents, filters: Filters, period: Tre
     columns = events.columns
     packed = events.mask_bits > 0
     times = columns["packed_time"] if packed else columns["event_time_us"]  # since filters.start_date
-    if period == "week":
-        shift = filters.start_date.weekday()  # weeks start on Monday
-        first_period_start, period_days = filters.start_date - timedelta(days=shift), 7
-    else:
-        shift, first_period_start, period_days = 0, filters.start_date, 1
+    shift, first_period_start, period_days = _periods(filters, period)
     base = columns["session_key" if query.count_by == "sessions" else "user_key"]
     width = int(base.max()) + 1 if len(base) else 1
     numbered = False
@@ -423,6 +454,20 @@ def _trend(query: FunnelQuery, events: StepEvents, filters: Filters, period: Tre
                    else levels.keys[entered] // width)
     entered_counts = np.bincount(key_periods, minlength=n_periods)
     converted_counts = np.bincount(key_periods[levels.level[entered] == len(query.steps)], minlength=n_periods)
+    return _trend_frame(entered_counts, converted_counts, first_period_start, period_days)
+
+
+def _periods(filters: Filters, period: TrendPeriod) -> tuple[int, date, int]:
+    """(shift, first period's start, days per period): a day's period is (days since start + shift) // days."""
+    if period == "week":
+        shift = filters.start_date.weekday()  # weeks start on Monday
+        return shift, filters.start_date - timedelta(days=shift), 7
+    return 0, filters.start_date, 1
+
+
+def _trend_frame(entered_counts: np.ndarray, converted_counts: np.ndarray, first_period_start: date,
+                 period_days: int) -> pd.DataFrame:
+    """`FunnelResult.trend` from the keys entering and converting in each period (none entering: left out)."""
     shown = np.flatnonzero(entered_counts)
     trend = pd.DataFrame({
         "period_start": [first_period_start + timedelta(days=int(index) * period_days) for index in shown],
@@ -488,7 +533,11 @@ def _period_keys(times, mask_bits, shift, period_days, base, width):
 
 
 def _histogram(query: FunnelQuery, levels: KeyLevels) -> pd.DataFrame:
-    seconds = _reached_seconds(levels.durations_us[:, -1])
+    return _histogram_of(query, _reached_seconds(levels.durations_us[:, -1]))
+
+
+def _histogram_of(query: FunnelQuery, seconds: np.ndarray) -> pd.DataFrame:
+    """`FunnelResult.time_to_convert` from the seconds each converting key took."""
     # Bins up to the longest time taken (at most the window), so short conversions are not squeezed
     # into the first bin of a long window.
     longest = float(seconds.max()) if len(seconds) else query.window.total_seconds()

@@ -34,7 +34,7 @@ import pyarrow.compute as pc
 from analytics.filters import Filters
 from analytics.funnels._jit import jit
 from analytics.funnels.events_sql import DAY_MICROSECONDS, packing
-from analytics.funnels.kernels import ordered_levels_in_store
+from analytics.funnels.kernels import ordered_levels_in_store, walk_in_store
 from analytics.funnels.query import FunnelQuery
 from analytics.sql_files import read_sql
 
@@ -47,6 +47,27 @@ BATCH_ROWS = 1 << 20
 PARALLEL_ROWS = 1_000_000
 # Breakdown name -> the code `_select` reads for it.
 BREAKDOWN_KINDS = {"device": 1, "channel": 2, "category": 3, "new_vs_returning": 4}
+
+
+@dataclass(frozen=True)
+class FunnelWalk:
+    """What `EventStore.walk` counts in its one pass.
+
+    Attributes:
+        reached: int64[n_steps], funnel keys (users or sessions) that reached at least each step.
+        durations_us: n_steps arrays of int64: for step s + 1, the microseconds from each reaching
+            key's attempt start to reaching it (one per key, in no particular order).
+        entered, converted: int64[periods], trend keys (key within a period) that did step 1 / every
+            step in each trend period.
+        breakdown_reached: int64[breakdown values + 1, n_steps], per breakdown code (0: other) the
+            (key, value) pairs that reached at least each step.
+    """
+
+    reached: np.ndarray
+    durations_us: list[np.ndarray]
+    entered: np.ndarray
+    converted: np.ndarray
+    breakdown_reached: np.ndarray
 
 
 @dataclass(frozen=True, eq=False)
@@ -153,6 +174,59 @@ class EventStore:
             high = ordered_levels_in_store(middle, self.rows, *arguments)
             return np.maximum(low.result(), high)
 
+    def walk(self, query: FunnelQuery, filters: Filters, breakdown_values: tuple[str, ...], shift: int,
+             period_days: int) -> FunnelWalk:
+        """An ordered or strict funnel's counts, timings, trend and breakdown in one pass over the stored users.
+
+        Equal to `runner.key_levels` (with and without the breakdown) and `runner._trend` over
+        `step_events`, but each user's rows are read once, not once per pass, and no per-key arrays
+        over every user or pair are built (those passes and arrays were most of a page view's time).
+
+        Args:
+            query: a validated query that `supports` accepts, mode "ordered" or "strict", counting users
+                or sessions.
+            filters: the global filters.
+            breakdown_values: as for `events_sql.step_events_sql`.
+            shift, period_days: trend periods are ((days since filters.start_date) + shift) // period_days.
+
+        Returns:
+            The FunnelWalk.
+        """
+        kind = BREAKDOWN_KINDS.get(query.breakdown or "", 0)
+        start, stop = self.time_range(filters)
+        n_steps = len(query.steps)
+        n_periods = (filters.days - 1 + shift) // period_days + 1
+        longest = int(np.diff(self.user_offsets).max()) if self.user_count else 0
+        arguments = (self.user_offsets, self.event_time_us, self.event_code, self.category_code, self.device_code,
+                     self.channel_code, self.is_returning, self.session_key, self.step_table(query),
+                     _allowed(self.categories, filters.categories), _allowed(self.devices, filters.devices),
+                     _allowed(self.channels, filters.channels), start, stop, n_steps, query.window_microseconds,
+                     np.array([(exclusion.from_step, exclusion.to_step) for exclusion in query.exclusions],
+                              dtype=np.int64).reshape(-1, 2),
+                     query.count_by == "sessions", kind, self._breakdown_map(kind, breakdown_values),
+                     len(breakdown_values) + 1, shift, period_days, n_periods, longest,
+                     query.mode == "strict")
+        if self.rows < PARALLEL_ROWS:
+            parts = [walk_in_store(0, self.user_count, *arguments)]
+        else:
+            # Two threads, each over the users holding half of the rows; counts add up, and each
+            # thread's durations are its own keys', so together they are every key's.
+            middle = int(np.searchsorted(self.user_offsets, self.rows // 2))
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                low = pool.submit(walk_in_store, 0, middle, *arguments)
+                parts = [walk_in_store(middle, self.user_count, *arguments), low.result()]
+        durations = [np.concatenate([part[1][step, :part[2][step]] for part in parts]) for step in range(n_steps)]
+        return FunnelWalk(sum(part[0] for part in parts), durations, sum(part[3] for part in parts),
+                           sum(part[4] for part in parts), sum(part[5] for part in parts))
+
+    def _breakdown_map(self, kind: int, breakdown_values: tuple[str, ...]) -> np.ndarray:
+        """int64 per code of the breakdown's column: its 1-based position in `breakdown_values`, 0 if absent."""
+        if kind == 4:
+            return np.array([breakdown_values.index(value) + 1 if value in breakdown_values else 0
+                             for value in ("new", "returning")], dtype=np.int64)
+        known = {1: self.devices, 2: self.channels, 3: self.categories}.get(kind, ())
+        return _positions(known, breakdown_values)
+
     def step_events(self, query: FunnelQuery, filters: Filters, breakdown_values: tuple[str, ...]) -> StepEvents:
         """The rows `runner.key_levels` needs, equal to what `runner.read_step_events` reads through SQL.
 
@@ -169,12 +243,7 @@ class EventStore:
         mask_bits, time_origin_us = packing(query, filters)
         table = self.step_table(query)
         kind = BREAKDOWN_KINDS.get(query.breakdown or "", 0)
-        if kind == 4:
-            breakdown_map = np.array([breakdown_values.index(value) + 1 if value in breakdown_values else 0
-                                      for value in ("new", "returning")], dtype=np.int64)
-        else:
-            known = {1: self.devices, 2: self.channels, 3: self.categories}.get(kind, ())
-            breakdown_map = _positions(known, breakdown_values)
+        breakdown_map = self._breakdown_map(kind, breakdown_values)
         start, stop = self.time_range(filters)
         users, times, masks, sessions, codes = _select(
             start, stop, self.user_key, self.event_time_us, self.event_code, self.category_code, self.device_code,
