@@ -143,8 +143,9 @@ def write_results(results: list[Result], events: int, command: str, load_average
         "materialisation (SQL as of the day after the last event, to pandas, to Parquet) and the median "
         "CPU seconds of the process (DuckDB uses every core, so CPU can exceed wall). Peer: pandas over the "
         "event and order tables already in memory, computing only 11 of the 33 user features; ratio = "
-        f"peer time / ShopLens time. Load average at the start: {load_average:.1f} "
-        "(above the core count, other work shared the machine and wall times are inflated).",
+        f"peer time / ShopLens time. Load average at the start: {load_average:.1f}"
+        + (" (above the core count: other work shared the machine and wall times are inflated)."
+           if load_average > (os.cpu_count() or 1) else "."),
         "",
         "| measure | rows | median | CPU | runs | target | pandas subset | ratio |",
         "|---|---:|---:|---:|---:|---|---:|---:|",
