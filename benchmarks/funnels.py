@@ -145,7 +145,8 @@ def write_results(results: list[Result], events: int, command: str, extras: Extr
     lines = [
         f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {machine()}, "
         f"DuckDB {duckdb.__version__}, chdb {chdb.__version__}.",
-        f"Command: `{command}`. Data: the 10M sample ({events:,} events), the whole year, window 1 h; "
+        f"Command: `{command}`. Data: the generated sample ({events:,} events; the warehouse is in the "
+        "command), its whole span, window 1 h; "
         "counts checked equal (store, SQL path and ClickHouse) before timing. ShopLens: `count_funnel` over "
         "the in-memory event store, as the Funnels page runs it.",
         "",
@@ -166,7 +167,7 @@ def write_results(results: list[Result], events: int, command: str, extras: Extr
         f"(`shoplens funnel`, which reads the warehouse each run) takes {extras.sql_three_step_seconds * 1000:,.0f} ms "
         "warm.",
         "",
-        "Page interactions over the whole year, warm (the engine calls the pages make; target < 1 s each):",
+        "Page interactions over the whole span, warm (the engine calls the pages make; target < 1 s each):",
         "",
         "| page | view | median |",
         "|---|---|---:|",
