@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks import foundation, funnels, importing
+from benchmarks import (
+    customers, explanations, features, forecasts, foundation, funnels, importing, recommendations,
+)
 
 # Each module's main() parses its own options from the command line; `make bench` passes none.
-BENCHMARKS = (foundation, funnels, importing)
+BENCHMARKS = (foundation, funnels, importing, customers, features, explanations, forecasts, recommendations)
 
 if __name__ == "__main__":
     sys.argv = sys.argv[:1]
