@@ -1,16 +1,18 @@
 """Customers: who comes back (Retention), who is best and who is slipping (Segments), what each is worth (Value)."""
 
 import importlib.util
+from dataclasses import replace
 from datetime import timedelta
 
 import streamlit as st
 
 from analytics.charts import customers as charts
+from analytics.customers.clv_explain import train_clv_explainer
 from analytics.customers.retention import load_retention, matrix_table
 from analytics.customers.rfm import SEGMENTS, RfmBins, load_rfm, load_rfm_migration
 from analytics.errors import ShopLensError
 from analytics.overview import filter_options
-from pages import common, customers_value
+from pages import common, customers_value, explanation_panel
 
 PERIODS = {"Day": "day", "Week": "week", "Month": "month"}
 ACTIVITIES = {"First event": "event", "First purchase": "purchase"}
@@ -194,6 +196,13 @@ def show_value() -> None:
             + f"\n\nMaximum likelihood via PyMC-Marketing; fitted on {clv.fit_customers:,} customers in "
             f"{clv.fit_seconds:.1f} s. Intervals come from parameter uncertainty only (Laplace approximation)."
         )
+    # BG/NBD and Gamma-Gamma are closed forms, not trees: the panel explains a tree surrogate of their CLV,
+    # whose fidelity is on its card.
+    explanation_panel.show_trained(
+        train_clv_explainer, replace(filters, start_date=filters.end_date), calibration_end, time_unit,
+        HORIZONS[time_unit], 12, float(discount), key="clv", title="Why customers are worth what they are",
+        segment_labels={"buyer": "Buyer"}, row_label="Customer",
+    )
     top = predictions.head(200)
     with st.container(border=True):
         st.markdown("**Most valuable customers**")

@@ -64,6 +64,7 @@ METRIC_HELP = {
     "top_decile_lift": "Outcome rate of the 10% highest predictions over the overall rate; 1 is no better than chance.",
     "mase": "Mean absolute error over the naive forecast's; below 1 beats the naive forecast.",
     "wape": "Sum of absolute errors over the sum of actual values; lower is better.",
+    "r2": "How closely a surrogate reproduces the model it explains, on rows it did not see: 1 is exactly.",
 }
 
 

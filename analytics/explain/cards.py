@@ -32,6 +32,7 @@ METRIC_LABELS: dict[str, str] = {
     "top_decile_lift": "Top-decile lift",
     "mase": "MASE",
     "wape": "WAPE",
+    "r2": "Fidelity R²",
     "ndcg@10": "NDCG@10",
     "ndcg_at_10": "NDCG@10",
     "map@10": "MAP@10",
