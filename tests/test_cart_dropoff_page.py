@@ -8,9 +8,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.cart_log import build_cart_warehouse
+from tests.page_runner import assert_no_error, open_page
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-APP = str(REPO_ROOT / "app.py")
 PAGE = "pages/cart_dropoff.py"
 PERIOD = {"from": "2025-01-01", "to": "2025-01-10"}
 
@@ -21,14 +20,7 @@ def cart_warehouse(tmp_path_factory) -> Path:
 
 
 def run_page(monkeypatch, warehouse: Path, query: dict | None = None) -> AppTest:
-    monkeypatch.setenv("SHOPLENS_WAREHOUSE", str(warehouse))
-    monkeypatch.delenv("SHOPLENS_CURRENCY", raising=False)
-    app = AppTest.from_file(APP, default_timeout=60)
-    for key, value in (query or {}).items():
-        app.query_params[key] = value
-    # Open the page directly, as a deep link would, so its own URL parameters are read.
-    app.switch_page(PAGE).run()
-    return app
+    return open_page(monkeypatch, warehouse, PAGE, query, timeout_seconds=60)
 
 
 def metrics(app: AppTest) -> dict[str, str]:
@@ -38,11 +30,6 @@ def metrics(app: AppTest) -> dict[str, str]:
 def download_keys(app: AppTest) -> set[str]:
     # Element ids read "$$ID-<hash>-<key>".
     return {button.proto.id.split("-", 2)[-1] for button in app.get("download_button")}
-
-
-def assert_no_error(app: AppTest) -> None:
-    assert not app.exception, [exception.value for exception in app.exception]
-    assert not app.error, [error.value for error in app.error]
 
 
 def test_metrics_match_the_hand_computed_log(monkeypatch, cart_warehouse):

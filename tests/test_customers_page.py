@@ -9,9 +9,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.customers_fixtures import build_customer_warehouse
+from tests.page_runner import assert_no_error, open_page
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-APP = str(REPO_ROOT / "app.py")
 PAGE = "pages/customers.py"
 PERIOD = {"from": "2025-01-06", "to": "2025-01-22"}
 
@@ -22,18 +21,7 @@ def customer_warehouse(tmp_path_factory) -> Path:
 
 
 def run_page(monkeypatch, warehouse: Path, query: dict | None = None) -> AppTest:
-    monkeypatch.setenv("SHOPLENS_WAREHOUSE", str(warehouse))
-    monkeypatch.delenv("SHOPLENS_CURRENCY", raising=False)
-    app = AppTest.from_file(APP, default_timeout=120)
-    for key, value in (query or {}).items():
-        app.query_params[key] = value
-    app.switch_page(PAGE).run()
-    return app
-
-
-def assert_no_error(app: AppTest) -> None:
-    assert not app.exception, [exception.value for exception in app.exception]
-    assert not app.error, [error.value for error in app.error]
+    return open_page(monkeypatch, warehouse, PAGE, query, timeout_seconds=120)
 
 
 def download_keys(app: AppTest) -> set[str]:

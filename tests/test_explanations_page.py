@@ -7,23 +7,13 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-APP = str(REPO_ROOT / "app.py")
+from tests.page_runner import APP, assert_no_error, open_page
+
 PAGE = "pages/explanations.py"
 
 
 def run_page(monkeypatch, warehouse: Path, query: dict | None = None) -> AppTest:
-    monkeypatch.setenv("SHOPLENS_WAREHOUSE", str(warehouse))
-    app = AppTest.from_file(APP, default_timeout=180)
-    for key, value in (query or {}).items():
-        app.query_params[key] = value
-    app.switch_page(PAGE).run()
-    return app
-
-
-def assert_no_error(app: AppTest) -> None:
-    assert not app.exception, [exception.value for exception in app.exception]
-    assert not app.error, [error.value for error in app.error]
+    return open_page(monkeypatch, warehouse, PAGE, query, timeout_seconds=180)
 
 
 @pytest.mark.slow

@@ -8,25 +8,14 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-APP = str(REPO_ROOT / "app.py")
+from tests.page_runner import assert_no_error, open_page
+
 PAGE = "pages/forecasts.py"
 QUICK = {"level": "Total", "horizon": "7 days", "folds": "2 folds", "arena": "Fast models"}
 
 
-def open_page(monkeypatch, warehouse: Path, query: dict) -> AppTest:
-    monkeypatch.setenv("SHOPLENS_WAREHOUSE", str(warehouse))
-    monkeypatch.delenv("SHOPLENS_CURRENCY", raising=False)
-    app = AppTest.from_file(APP, default_timeout=240)
-    for key, value in query.items():
-        app.query_params[key] = value
-    app.switch_page(PAGE).run()
-    return app
-
-
-def assert_no_error(app: AppTest) -> None:
-    assert not app.exception, [exception.value for exception in app.exception]
-    assert not app.error, [error.value for error in app.error]
+def run_page(monkeypatch, warehouse: Path, query: dict) -> AppTest:
+    return open_page(monkeypatch, warehouse, PAGE, query, timeout_seconds=240)
 
 
 def metrics(app: AppTest) -> dict[str, str]:
@@ -35,7 +24,7 @@ def metrics(app: AppTest) -> dict[str, str]:
 
 @pytest.mark.slow
 def test_run_shows_forecast_leaderboard_drivers_and_stock(monkeypatch, sample_warehouse):
-    app = open_page(monkeypatch, sample_warehouse, QUICK)
+    app = run_page(monkeypatch, sample_warehouse, QUICK)
     assert_no_error(app)
     assert app.title[0].value == "Forecasts"
     # Nothing is fitted until the manager presses Run.
@@ -65,13 +54,13 @@ def test_run_shows_forecast_leaderboard_drivers_and_stock(monkeypatch, sample_wa
 
 
 def test_a_cached_run_is_shown_without_pressing_run_again(monkeypatch, sample_warehouse):
-    app = open_page(monkeypatch, sample_warehouse, QUICK | {"horizon": "14 days", "level": "Channel"})
+    app = run_page(monkeypatch, sample_warehouse, QUICK | {"horizon": "14 days", "level": "Channel"})
     app.button(key="run_forecast").click().run()
     assert_no_error(app)
     channels = app.selectbox(key="series").options
     assert "email" in channels
     # A new session asking the same question gets the stored run at once.
-    again = open_page(monkeypatch, sample_warehouse, QUICK | {"horizon": "14 days", "level": "Channel"})
+    again = run_page(monkeypatch, sample_warehouse, QUICK | {"horizon": "14 days", "level": "Channel"})
     assert_no_error(again)
     assert "Not run yet" not in [info.proto.title for info in again.info]
     assert metrics(again)["Next 14 days"] == metrics(app)["Next 14 days"]
@@ -83,7 +72,7 @@ def download_keys(app: AppTest) -> set[str]:
 
 def test_history_shows_before_run_and_a_forecast_day_is_explained_after(monkeypatch, sample_warehouse):
     query = QUICK | {"horizon": "14 days"}
-    app = open_page(monkeypatch, sample_warehouse, query)
+    app = run_page(monkeypatch, sample_warehouse, query)
     assert_no_error(app)
     # Before Run: the note and the level's daily history (no model fitted).
     assert [info.proto.title for info in app.info] == ["Not run yet"]
@@ -107,6 +96,6 @@ def test_history_shows_before_run_and_a_forecast_day_is_explained_after(monkeypa
     assert app.selectbox(key="why_day").value == f"{first_day:%Y-%m-%d}"
     assert any(f"{first_day:%a %d %b %Y}" in markdown.value for markdown in app.markdown)
     # A shared link to a day outside this horizon falls back to the default day instead of failing.
-    again = open_page(monkeypatch, sample_warehouse, query | {"why_day": "1999-01-01"})
+    again = run_page(monkeypatch, sample_warehouse, query | {"why_day": "1999-01-01"})
     assert_no_error(again)
     assert again.selectbox(key="why_day").value == default_day

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.page_runner import assert_no_error
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PROBE = str(REPO_ROOT / "tests" / "pages" / "predictions_probe.py")
 
@@ -19,11 +21,6 @@ def run_probe(monkeypatch, warehouse: Path, query: dict | None = None) -> AppTes
         app.query_params[key] = value
     app.run()
     return app
-
-
-def assert_no_error(app: AppTest) -> None:
-    assert not app.exception, [exception.value for exception in app.exception]
-    assert not app.error, [error.value for error in app.error]
 
 
 def download_keys(app: AppTest) -> set[str]:

@@ -7,10 +7,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.page_runner import assert_no_error, open_page
 from tests.recommend_fixtures import build_recommend_warehouse
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-APP = str(REPO_ROOT / "app.py")
 PAGE = "pages/recommendations.py"
 
 
@@ -19,23 +18,12 @@ def shop(tmp_path_factory) -> Path:
     return build_recommend_warehouse(tmp_path_factory.mktemp("recommend_page"))
 
 
-def open_page(monkeypatch, warehouse: Path, query: dict | None = None) -> AppTest:
-    monkeypatch.setenv("SHOPLENS_WAREHOUSE", str(warehouse))
-    monkeypatch.delenv("SHOPLENS_CURRENCY", raising=False)
-    app = AppTest.from_file(APP, default_timeout=120)
-    for key, value in (query or {}).items():
-        app.query_params[key] = value
-    app.switch_page(PAGE).run()
-    return app
-
-
-def assert_no_error(app: AppTest) -> None:
-    assert not app.exception, [exception.value for exception in app.exception]
-    assert not app.error, [error.value for error in app.error]
+def run_page(monkeypatch, warehouse: Path, query: dict | None = None) -> AppTest:
+    return open_page(monkeypatch, warehouse, PAGE, query, timeout_seconds=120)
 
 
 def test_train_then_recommend_with_reasons_waterfall_and_related_items(monkeypatch, shop):
-    app = open_page(monkeypatch, shop, {"user": "U001", "product": "P00"})
+    app = run_page(monkeypatch, shop, {"user": "U001", "product": "P00"})
     assert_no_error(app)
     assert app.title[0].value == "Recommendations"
     # Training is on demand.
@@ -65,7 +53,7 @@ def test_train_then_recommend_with_reasons_waterfall_and_related_items(monkeypat
 
 
 def test_leaderboard_on_demand_and_links(monkeypatch, shop):
-    app = open_page(monkeypatch, shop, {"user": "U007", "product": "P02"})
+    app = run_page(monkeypatch, shop, {"user": "U007", "product": "P02"})
     # Trained models are shared across sessions per data version; train only if this is the first.
     if any(button.key == "train" for button in app.button):
         app.button(key="train").click().run()
