@@ -55,7 +55,7 @@ elif sections := available_pages(warehouse.info):
     def home() -> None:
         # The root URL opens the first page at its own URL, keeping the query (shared filters), so every
         # page, the first included, has one address: /overview?from=... works like any other page.
-        st.switch_page(first, query_params=st.query_params.to_dict())
+        st.switch_page(first, query_params={key: st.query_params.get_all(key) for key in st.query_params})
 
     # A hidden page holds the root: Streamlit serves its default page at "/" only, so a visible
     # default page could not be opened from its own URL ("page not found" at /overview).
