@@ -79,7 +79,7 @@ def compare_periods(con: duckdb.DuckDBPyConnection, query: FunnelQuery, filters:
         difference (conversion - conversion_previous), z and p_value (two-proportion z-test; NaN
         for step 1 and where undefined).
     """
-    other = other or filters.previous_period()
+    other = other or filters.comparison_period()
     current = count_funnel(con, query, filters, store)
     previous = count_funnel(con, query, other, store)
     column = query.count_by
