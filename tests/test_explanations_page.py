@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.page_runner import APP, assert_no_error, open_page
+from tests.page_runner import APP, assert_no_error, open_page, shown
 
 PAGE = "pages/explanations.py"
 
