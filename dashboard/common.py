@@ -417,6 +417,14 @@ def no_supported_analyses(info: WarehouseInfo) -> None:
         st.markdown(f"- **{humanize(capability.analysis)}**: {capability.reason}")
 
 
+def signed_in_name() -> str:
+    """The signed-in person's e-mail (or name), "" when sign-in is not configured or nobody is signed in."""
+    user = st.user
+    if not user.get("is_logged_in", False):
+        return ""
+    return str(user.get("email") or user.get("name") or "")
+
+
 # --------------------------------------------------------------------------- numbers
 
 
