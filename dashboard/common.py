@@ -36,6 +36,7 @@ from analytics.formatting import (  # noqa: F401
     format_ratio,
     humanize,
 )
+from analytics.settings import load_settings
 from analytics.filters import COMPARISONS, DATE_PRESETS, Filters, matching_preset, preset_range
 from analytics.overview import FilterOptions, Kpi
 from analytics.warehouse import (
@@ -429,8 +430,11 @@ def signed_in_name() -> str:
 
 
 def currency_symbol() -> str:
-    """The symbol to put before money, from `$SHOPLENS_CURRENCY` (e.g. "¥"); none by default."""
-    return os.environ.get(CURRENCY_ENV, "").strip()
+    """The symbol to put before money: `$SHOPLENS_CURRENCY`, else the warehouse's settings; none by default."""
+    try:
+        return load_settings(default_warehouse_path()).currency
+    except ShopLensError:
+        return os.environ.get(CURRENCY_ENV, "").strip()
 
 
 def format_money(value: float | None, symbol: str | None = None) -> str:
