@@ -79,7 +79,7 @@ with breakdown:
     common.chart_card(
         f"Abandonment by {by_label.lower()}", charts.breakdown_figure(table, by), table,
         file_name=f"cart-abandonment-by-{by}", key="cart_breakdown",
-        caption=f"Share of decided carts not bought within {window}, with 95% intervals",
+        caption=f"Share of the carts whose {window} window closed that were not bought within it, with 95% intervals",
     )
 
 with st.container(border=True):
