@@ -271,7 +271,8 @@ def reset_button(label: str = "Clear filters", key: str = "reset_filters_main") 
 # --------------------------------------------------------------------------- page parts
 
 
-def page_header(title: str, info: WarehouseInfo, filters: Filters | None = None) -> None:
+def page_header(title: str, info: WarehouseInfo, filters: Filters | None = None, *, period: bool = True,
+                comparison: bool = True) -> None:
     """Title plus one line on the data: sample or not, period, comparison and active filters, source and build.
 
     Args:
@@ -279,16 +280,20 @@ def page_header(title: str, info: WarehouseInfo, filters: Filters | None = None)
         info: the warehouse, for the sample badge, build time and source.
         filters: the sidebar's filters; the period, what it is compared with and every active category,
             channel and device filter are shown, so a screenshot or a shared link says what it shows.
+        period: whether the page uses the sidebar's dates (models learning from all history do not).
+        comparison: whether the page compares with the comparison period.
     """
     st.title(title, anchor=False)
     with st.container(horizontal=True, vertical_alignment="center", gap="small"):
         if info.is_sample:
             st.badge("Sample data", icon=":material/science:", color="orange")
         parts = []
-        if filters is not None:
+        if filters is not None and period:
             compared = filters.comparison_period()
-            parts.append(f"{format_period(filters.start_date, filters.end_date)}, compared with the "
-                         f"{filters.comparison_label} ({format_period(compared.start_date, compared.end_date)})")
+            parts.append(f"{format_period(filters.start_date, filters.end_date)}" + (
+                f", compared with the {filters.comparison_label} "
+                f"({format_period(compared.start_date, compared.end_date)})" if comparison else ""))
+        if filters is not None:
             for noun, values in (("Category", filters.categories), ("Channel", filters.channels),
                                  ("Device", filters.devices)):
                 if values:

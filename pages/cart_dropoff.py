@@ -26,7 +26,7 @@ SEGMENT_LABELS = {"price_band": "Price band", "category": "Category", "device": 
 warehouse = common.open_warehouse()
 options = common.cached(filter_options)
 filters = common.sidebar_filters(options)
-common.page_header("Cart drop-off", warehouse.info)
+common.page_header("Cart drop-off", warehouse.info, filters, comparison=False)
 
 if filters is None:
     common.empty_state("The warehouse has no dated events yet; rebuild it from data that has carts and purchases.")

@@ -26,7 +26,7 @@ HAS_PREDICTIONS = importlib.util.find_spec("dashboard.customer_predictions") is 
 warehouse = common.open_warehouse()
 options = common.cached(filter_options)
 filters = common.sidebar_filters(options)
-common.page_header("Customers", warehouse.info)
+common.page_header("Customers", warehouse.info, filters, comparison=False)
 
 if filters is None:
     common.empty_state("The warehouse has no dated sessions or orders yet; rebuild it from data with events "
