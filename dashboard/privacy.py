@@ -1,0 +1,132 @@
+"""Noisy figures in the app: tiles with their ± accuracy, the viewer's budget, DP CSV exports.
+
+- `noisy_overview(filters)` / `noisy_funnel(query, filters)`: the figures for the current user,
+  through the budget ledger beside the warehouse; None (after a calm message) when today's budget
+  cannot pay for them.
+- `noisy_tile(kpi)`, `noisy_tiles(overview)`: st.metric tiles reading "22,180 ± 150".
+- `budget_caption(...)`: how much of today's ε the viewer has spent.
+- `dp_csv_button(frame, file_name)`: a download of a DP export (`analytics.privacy.display`).
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from analytics.access.roles import roles_file_path
+from analytics.errors import ShopLensError
+from analytics.filters import Filters
+from analytics.funnels.query import FunnelQuery
+from analytics.privacy.display import accuracy_sentence, format_noisy, funnel_export, overview_export
+from analytics.privacy.funnel import PrivateFunnel, private_funnel
+from analytics.privacy.ledger import BudgetExhausted, PrivacyLedger, ledger_path
+from analytics.privacy.overview import NoisyKpi, PrivateOverview, private_overview
+from analytics.privacy.settings import PrivacySettings, load_privacy_settings
+from analytics.warehouse import default_warehouse_path
+from dashboard.access import current_user
+
+CURRENCY_ENV = "SHOPLENS_CURRENCY"
+KPI_MIN_WIDTH = 150
+
+
+def settings() -> PrivacySettings:
+    """The `[privacy]` settings of the roles file (re-read when the file changes)."""
+    path = roles_file_path()
+    try:
+        stat = path.stat()
+        stamp = (stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        stamp = None
+    return _settings(str(path), stamp)
+
+
+@lru_cache(maxsize=4)
+def _settings(path: str, stamp: tuple[int, int] | None) -> PrivacySettings:
+    del stamp  # part of the cache key only
+    return load_privacy_settings(Path(path))
+
+
+def ledger() -> PrivacyLedger:
+    """The budget ledger beside the current warehouse."""
+    return PrivacyLedger(ledger_path(default_warehouse_path()), settings().daily_epsilon)
+
+
+def noisy_overview(filters: Filters) -> PrivateOverview | None:
+    """The noisy Overview tiles for the current user, or None after saying why they cannot be shown."""
+    return _released(private_overview, filters)
+
+
+def noisy_funnel(query: FunnelQuery, filters: Filters, store: Any = None) -> PrivateFunnel | None:
+    """The noisy funnel step counts for the current user, or None after saying why they cannot be shown.
+
+    Args:
+        query: the funnel (counted by users here).
+        filters: the slice.
+        store: the build's events in memory, when the page holds them.
+    """
+    return _released(private_funnel, query, filters, store=store)
+
+
+def _released(release: Any, *args: Any, **kwargs: Any) -> Any:
+    try:  # the pages' shared helpers (the warehouse connection) are moving from pages/ to dashboard/
+        from dashboard import common
+    except ImportError:
+        from pages import common
+
+    warehouse = common.open_warehouse()
+    if not warehouse.ready:
+        raise ShopLensError(warehouse.info.message)
+    try:
+        return release(warehouse.connection, *args, data_version=warehouse.info.data_version,
+                       viewer=current_user().email, ledger=ledger(), settings=settings(), **kwargs)
+    except BudgetExhausted as error:
+        st.info(str(error), title="Today's privacy budget is spent", icon=":material/shield_lock:")
+        return None
+
+
+def currency_symbol() -> str:
+    """The configured currency symbol (`$SHOPLENS_CURRENCY`), none by default."""
+    return os.environ.get(CURRENCY_ENV, "").strip()
+
+
+def noisy_tile(kpi: NoisyKpi) -> None:
+    """A bordered st.metric reading "22,180 ± 150", with what ± means in its tooltip."""
+    st.metric(kpi.label, format_noisy(kpi.value, kpi.accuracy, kpi.unit, currency_symbol()),
+              help=accuracy_sentence(kpi.epsilon, kpi.sensitivity, kpi.unit), border=True, height="stretch")
+
+
+def noisy_tiles(overview: PrivateOverview, *, with_revenue: bool = True) -> None:
+    """The noisy tiles in a grid, the budget caption and a DP CSV of them."""
+    kpis = [kpi for kpi in overview.kpis if with_revenue or kpi.unit != "currency"]
+    with st.grid(len(kpis), min_column_width=KPI_MIN_WIDTH, gap="small"):
+        for kpi in kpis:
+            noisy_tile(kpi)
+    with st.container(horizontal=True, vertical_alignment="center", horizontal_alignment="distribute"):
+        budget_caption(overview.epsilon, overview.charged, overview.spent_today, overview.daily_epsilon)
+        export = overview_export(overview)
+        dp_csv_button(export if with_revenue else export[~export["figure"].isin(["revenue", "average_order_value"])],
+                      "overview-dp", key="download_overview_dp")
+
+
+def budget_caption(epsilon: float, charged: float, spent_today: float, daily_epsilon: float) -> None:
+    """One line: what these figures cost, and how much of today's budget is spent."""
+    cost = f"these figures cost ε = {epsilon:.2g}" if charged else "already seen today, so free"
+    st.caption(f":material/shield_lock: Differentially private: {cost}; ε spent today "
+               f"{spent_today:.2g} of {daily_epsilon:g}.", width="content")
+
+
+def dp_csv_button(frame: pd.DataFrame, file_name: str, *, key: str, label: str = "DP CSV") -> None:
+    """A download of a DP export: only noisy figures, their ± and the ε they cost."""
+    st.download_button(label, data=frame.to_csv(index=False).encode("utf-8-sig"), file_name=f"{file_name}.csv",
+                       mime="text/csv", key=key, type="tertiary", icon=":material/download:", on_click="ignore",
+                       help="The noisy figures with their 95% accuracy and the ε they cost")
+
+
+def funnel_steps_export(funnel: PrivateFunnel) -> pd.DataFrame:
+    """The DP export of a noisy funnel (`analytics.privacy.display.funnel_export`)."""
+    return funnel_export(funnel)
