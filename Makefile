@@ -18,7 +18,7 @@ export SHOPLENS_WAREHOUSE ?= .shoplens/warehouse.duckdb
 run: warehouse
 	@$(BIN)/python -m analytics.access.guard --address "$(ADDRESS)"
 	@echo "ShopLens is at http://localhost:$(PORT)"
-	$(BIN)/streamlit run app.py --server.port $(PORT) --server.address $(ADDRESS)
+	$(BIN)/streamlit run dashboard/server.py --server.port $(PORT) --server.address $(ADDRESS)
 
 test: warehouse
 	$(BIN)/pytest

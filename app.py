@@ -1,14 +1,14 @@
 """ShopLens: the Streamlit entry point. Run with `streamlit run app.py` (or `make run`).
 
-Lists only the pages whose analysis the warehouse supports (see `pages.PAGES`);
+Lists only the pages whose analysis the warehouse supports (see `dashboard.navigation.PAGES`);
 when the warehouse is missing, outdated or unreadable it shows one page that
 says how to fix it.
 """
 
 import streamlit as st
 
-from pages import available_pages, unavailable_pages
-from pages import common
+from dashboard.navigation import available_pages, unavailable_pages
+from dashboard import common
 
 _MARK = (
     '<rect width="32" height="32" rx="8" fill="#3B5BDB"/>'
@@ -23,7 +23,8 @@ LOGO = (
 )
 ICON = f'<svg xmlns="http://www.w3.org/2000/svg" width="32" height="32" viewBox="0 0 32 32">{_MARK}</svg>'
 
-st.set_page_config(page_title="ShopLens", page_icon=":material/insights:", layout="wide")
+# The icon is our own SVG: a Material icon name would make every browser fetch it from a font CDN.
+st.set_page_config(page_title="ShopLens", page_icon=ICON, layout="wide")
 st.logo(LOGO, icon_image=ICON, size="large")
 
 warehouse = common.open_warehouse()

@@ -9,7 +9,7 @@ from analytics.funnels import FunnelQuery, FunnelStep
 from analytics.funnels.dropoff import dropped_users
 from analytics.funnels.query import EVENT_TYPES, MAX_STEPS, MIN_STEPS, FunnelExclusion
 from analytics.overview import filter_options
-from pages import common, funnels_cache
+from dashboard import common, funnels_cache
 
 DEFAULT_STEPS = ("view", "cart", "purchase")
 ANY_CATEGORY = "Any category"
@@ -49,38 +49,38 @@ with st.container(border=True):
     # A wrapping row, so every control keeps its natural width (option labels are never cut).
     with st.container(horizontal=True, gap="small", wrap=True):
         step_count = st.number_input("Steps", min_value=MIN_STEPS, max_value=MAX_STEPS, value=len(DEFAULT_STEPS),
-                                     key="steps", bind="query-params", width=110)
-        window_name = st.selectbox("Window", list(WINDOWS), index=2, key="window", bind="query-params",
+                                     key="funnel_steps", bind="query-params", width=110)
+        window_name = st.selectbox("Window", list(WINDOWS), index=2, key="funnel_window", bind="query-params",
                                    help="How long after the first step the last one may happen.", width=130)
-        mode = st.segmented_control("Order", list(MODES), default="Ordered", required=True, key="mode",
+        mode = st.segmented_control("Order", list(MODES), default="Ordered", required=True, key="funnel_mode",
                                     bind="query-params", help=MODE_HELP, width="content")
-        count_by = st.segmented_control("Count", list(COUNTS), default="Users", required=True, key="count",
+        count_by = st.segmented_control("Count", list(COUNTS), default="Users", required=True, key="funnel_count",
                                         bind="query-params", help=COUNT_HELP, width="content")
-        breakdown = st.selectbox("Breakdown", list(BREAKDOWNS), key="by", bind="query-params",
+        breakdown = st.selectbox("Breakdown", list(BREAKDOWNS), key="funnel_by", bind="query-params",
                                  help="Compute the funnel separately within each value.", width=200)
         period_name = PERIODS[st.segmented_control("Trend by", list(PERIODS), default="Day", required=True,
-                                                   key="period", bind="query-params", width="content")]
+                                                   key="funnel_period", bind="query-params", width="content")]
     steps = []
     with st.container(horizontal=True, gap="small"):
         for number in range(1, int(step_count) + 1):
             default = DEFAULT_STEPS[number - 1] if number <= len(DEFAULT_STEPS) else "purchase"
             with st.container(gap=None, width=180):
                 event_type = st.selectbox(f"Step {number}", EVENT_TYPES, index=EVENT_TYPES.index(default),
-                                          key=f"step{number}", bind="query-params")
+                                          key=f"funnel_step{number}", bind="query-params")
                 category = st.selectbox(f"Step {number} category", (ANY_CATEGORY, *options.categories),
-                                        key=f"step{number}_category", bind="query-params",
+                                        key=f"funnel_step{number}_category", bind="query-params",
                                         label_visibility="collapsed")
             steps.append(FunnelStep(event_type, category=None if category == ANY_CATEGORY else category))
     exclusions = ()
     with st.container(horizontal=True, gap="small", vertical_alignment="bottom"):
-        excluded_type = st.selectbox("Exclude", (NO_EXCLUSION, *EVENT_TYPES), key="exclude", bind="query-params",
+        excluded_type = st.selectbox("Exclude", (NO_EXCLUSION, *EVENT_TYPES), key="funnel_exclude", bind="query-params",
                                      width=180, help=EXCLUDE_HELP)
         if excluded_type != NO_EXCLUSION:
             excluded_category = st.selectbox("Excluded category", (ANY_CATEGORY, *options.categories),
-                                             key="exclude_category", bind="query-params", width=180)
-            from_step = st.selectbox("After step", range(1, len(steps)), key="exclude_from", bind="query-params",
+                                             key="funnel_exclude_category", bind="query-params", width=180)
+            from_step = st.selectbox("After step", range(1, len(steps)), key="funnel_exclude_from", bind="query-params",
                                      width=110)
-            to_step = st.selectbox("Until step", range(from_step + 1, len(steps) + 1), key="exclude_to",
+            to_step = st.selectbox("Until step", range(from_step + 1, len(steps) + 1), key="funnel_exclude_to",
                                    bind="query-params", width=110)
             exclusions = (FunnelExclusion(excluded_type, from_step, to_step,
                                           category=None if excluded_category == ANY_CATEGORY else excluded_category),)
@@ -124,7 +124,7 @@ with funnel_column:
     )
 # The win-back list: who reached a step but not the next, and the products they left.
 with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
-    dropped_before = st.selectbox("Users who dropped before", query.labels[1:], index=None, key="dropped_before",
+    dropped_before = st.selectbox("Users who dropped before", query.labels[1:], index=None, key="funnel_dropped_before",
                                   placeholder="Choose a step", width=260,
                                   help="Users who reached the step before it but not this one, with their "
                                        "events and products at the step they reached.")
@@ -134,7 +134,7 @@ with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
         noun = "user" if len(dropped) == 1 else "users"
         st.download_button(f"{common.format_count(len(dropped))} {noun} (CSV)", data=common.to_csv(dropped),
                            file_name=f"dropped-before-step-{step_number}.csv", mime="text/csv",
-                           key="download_dropped", icon=":material/download:", on_click="ignore")
+                           key="funnel_download_dropped", icon=":material/download:", on_click="ignore")
 
 if breakdown_column is not None and result.breakdown is not None:
     with breakdown_column:
@@ -145,7 +145,7 @@ if breakdown_column is not None and result.breakdown is not None:
         )
 
 # Comparing costs two more funnels, so it is asked for rather than always drawn.
-if st.toggle("Compare with the previous period", key="compare", bind="query-params",
+if st.toggle("Compare with the previous period", key="funnel_compare", bind="query-params",
              help="The same funnel over the equally long period before, with 95% intervals and a "
                   "two-proportion z-test for each step's conversion."):
     previous = filters.previous_period()

@@ -13,8 +13,8 @@ from analytics.recommend.service import (
     related_items,
     user_features_table,
 )
-from pages import common, explanation_panel
-from pages.recommendations_models import evaluated, evaluate_with_status, trained, train_with_status
+from dashboard import common, explanation_panel
+from dashboard.recommendations_models import evaluated, evaluate_with_status, trained, train_with_status
 
 K_CHOICES = (5, 10, 20)
 TRAIN_PENDING = "recommend_train_pending"
@@ -42,11 +42,11 @@ if models is None:
     )
     with st.container(horizontal=True, gap="small"):
         # The click is kept in session state by its callback, so it survives a rerun before training starts.
-        st.button("Train the recommenders", key="train", type="primary", icon=":material/model_training:",
+        st.button("Train the recommenders", key="recommend_train", type="primary", icon=":material/model_training:",
                   help="Takes about a minute on the sample shop; cached until the data is rebuilt.",
                   on_click=st.session_state.__setitem__, args=(TRAIN_PENDING, True))
         # Any click reruns the page, which stops a training in progress at its next progress update.
-        st.button("Stop", key="stop_training", icon=":material/stop:", help="Cancel the training in progress")
+        st.button("Stop", key="recommend_stop_training", icon=":material/stop:", help="Cancel the training in progress")
     if st.session_state.pop(TRAIN_PENDING, False):
         try:
             models = train_with_status(version, warehouse.connection)
@@ -70,9 +70,9 @@ with for_user:
     else:
         # Options are the ids themselves: a bound widget puts the shown text in the URL, and ids keep links stable.
         with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
-            user_id = st.selectbox("Shopper", users["user_id"].tolist(), key="user", bind="query-params", width=240,
+            user_id = st.selectbox("Shopper", users["user_id"].tolist(), key="recommend_user", bind="query-params", width=240,
                                    help="The 500 most active shoppers, most active first.")
-            k = st.segmented_control("Items", K_CHOICES, default=10, key="k", bind="query-params", required=True)
+            k = st.segmented_control("Items", K_CHOICES, default=10, key="recommend_k", bind="query-params", required=True)
         user_id = user_id or users["user_id"].iloc[0]
         about = users.set_index("user_id").loc[user_id]
         st.caption(f"Segment {about['segment']}; engaged with {int(about['interactions']):,} products.")
@@ -97,7 +97,7 @@ with for_user:
                         st.caption("Reasons come from the ranker's SHAP values: the item-side signals that "
                                    "raised the item most.")
                     st.download_button("CSV", data=common.to_csv(shown), file_name=f"recommendations-{user_id}.csv",
-                                       mime="text/csv", key="download_recommendations", type="tertiary",
+                                       mime="text/csv", key="recommend_download_recommendations", type="tertiary",
                                        icon=":material/download:", on_click="ignore",
                                        help="Download these recommendations with their reasons as CSV")
                 st.dataframe(shown, hide_index=True, column_config={
@@ -108,14 +108,14 @@ with for_user:
             with waterfall:
                 titles = dict(zip(items["rank"], items["title"].fillna(items["product_id"])))
                 rank = st.selectbox("Explain item", list(titles), format_func=lambda r: f"{r}. {titles[r]}",
-                                    key="explain_rank")
+                                    key="recommend_explain_rank")
                 rank = rank or 1
                 contributions = user_features_table(recommendation, FEATURE_LABELS)
                 chosen = contributions[contributions["rank"] == rank]
                 series = pd.Series(chosen["shap"].to_numpy(), index=chosen["label"].to_numpy())
                 common.chart_card(
                     f"Why “{titles[rank]}” ranks {rank}", charts.shap_waterfall_figure(series, recommendation.base_value),
-                    chosen, file_name=f"recommendation-shap-{user_id}-{rank}", key="recommendation_waterfall",
+                    chosen, file_name=f"recommendation-shap-{user_id}-{rank}", key="recommend_recommendation_waterfall",
                     caption="SHAP waterfall from the average ranking score to this item's score",
                 )
             with history:
@@ -126,9 +126,9 @@ with for_user:
 with for_product:
     products = models.products
     with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
-        product_id = st.selectbox("Product", products.index.tolist(), key="product", bind="query-params", width=200,
+        product_id = st.selectbox("Product", products.index.tolist(), key="recommend_product", bind="query-params", width=200,
                                   help="Type to search product ids.")
-        measure_label = st.segmented_control("Rank pairs by", list(MEASURES), default="Lift", key="measure",
+        measure_label = st.segmented_control("Rank pairs by", list(MEASURES), default="Lift", key="recommend_measure",
                                              bind="query-params", required=True)
     product_id = product_id or products.index[0]
     measure = MEASURES.get(measure_label or "Lift", "lift")
@@ -137,14 +137,14 @@ with for_product:
     together, viewed = st.columns(2)
     with together:
         common.chart_card("Bought together", charts.related_figure(related.bought_together, measure),
-                          related.bought_together, file_name=f"bought-together-{product_id}", key="bought_together",
+                          related.bought_together, file_name=f"bought-together-{product_id}", key="recommend_bought_together",
                           caption="Orders holding both; lift > 1 means more often than chance")
     with viewed:
         common.chart_card("Also viewed", charts.related_figure(related.viewed_together, measure),
-                          related.viewed_together, file_name=f"also-viewed-{product_id}", key="viewed_together",
+                          related.viewed_together, file_name=f"also-viewed-{product_id}", key="recommend_viewed_together",
                           caption="Sessions viewing both")
     common.chart_card("Similar products", charts.related_figure(related.similar, "similarity"), related.similar,
-                      file_name=f"similar-{product_id}", key="similar",
+                      file_name=f"similar-{product_id}", key="recommend_similar",
                       caption="Text similarity of title, category, brand and price band (works for new products)")
 
 with leaderboard_tab:
@@ -152,7 +152,7 @@ with leaderboard_tab:
     if board is None:
         st.markdown("The leaderboard fits every model on all but the last 28 days and checks its top 10 "
                     "against what shoppers went on to view, cart or buy in those days.")
-        st.button("Evaluate the models", key="evaluate", icon=":material/leaderboard:",
+        st.button("Evaluate the models", key="recommend_evaluate", icon=":material/leaderboard:",
                   help="Trains every model again on the earlier days; about two minutes on the sample.",
                   on_click=st.session_state.__setitem__, args=(EVALUATE_PENDING, True))
         if st.session_state.pop(EVALUATE_PENDING, False):
@@ -163,7 +163,7 @@ with leaderboard_tab:
     if board is not None:
         st.caption(board.protocol)
         metric_label = st.segmented_control("Metric", list(LEADERBOARD_METRICS), default="NDCG@10",
-                                            key="metric", bind="query-params", required=True)
+                                            key="recommend_metric", bind="query-params", required=True)
         metric = LEADERBOARD_METRICS.get(metric_label or "NDCG@10", "ndcg@10")
         best = board.best_single(metric)
         hybrid = board.models.set_index("model")[metric].get("hybrid")
@@ -174,13 +174,13 @@ with leaderboard_tab:
                           help=f"Against the best single model, {best['model']} ({best[metric]:.3f}).")
             st.metric("Shoppers evaluated", common.format_count(int(board.models["users"].iloc[0])), border=True)
         common.chart_card(f"{metric_label} by model", charts.leaderboard_figure(board.models, metric), board.models,
-                          file_name="recommendation-leaderboard", key="leaderboard",
+                          file_name="recommendation-leaderboard", key="recommend_leaderboard",
                           caption="Time split: the last 28 days held out; the hybrid in purple")
         if not board.cold_start.empty:
             st.markdown("**Shoppers with at most 3 earlier products (cold start)**")
             st.dataframe(board.cold_start, hide_index=True)
-    if st.toggle("Explain the ranker", key="explain_ranker", bind="query-params",
+    if st.toggle("Explain the ranker", key="recommend_explain_ranker", bind="query-params",
                  help="Trains the ranker on the time split and explains it with SHAP (about two minutes)."):
-        explanation_panel.show_trained(train_ranker_model, key="ranker", title="What the ranker learned",
+        explanation_panel.show_trained(train_ranker_model, key="recommend_ranker", title="What the ranker learned",
                                        segment_labels={"category": "Category", "price_band": "Price band"},
                                        row_label="Candidate")

@@ -11,8 +11,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from analytics.warehouse import WarehouseInfo, WarehouseState, build_warehouse, inspect_warehouse
-from pages import PAGES, SECTIONS, available_pages, unavailable_pages
-from pages import common
+from dashboard.navigation import PAGES, SECTIONS, available_pages, unavailable_pages
+from dashboard import common
 from tests.tiny_shop import EVENTS, TABLES, write_tiny_shop
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

@@ -4,7 +4,7 @@
 on the earlier rows, validates on the later ones (ROC AUC, log loss,
 calibration), and computes SHAP values with shap.TreeExplainer on a stated
 sample of the validation rows. The result is a frozen `ModelExplanation` that
-`pages/explanation_panel.py` draws and `analytics/charts/explanations.py`
+`dashboard/explanation_panel.py` draws and `analytics/charts/explanations.py`
 turns into figures. SHAP values are in log-odds: for every explained row the
 base value plus the row's SHAP values equals the model's log-odds output; the
 result records the largest deviation (`additivity_max_error`).
