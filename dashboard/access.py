@@ -104,6 +104,12 @@ def require(permission: Permission | str) -> None:
         st.stop()
 
 
+def visible_pages(sections: Mapping[str, list[Any]]) -> dict[str, list[Any]]:
+    """The pages (`dashboard.navigation.PageSpec`) the current user may open, by section; empty sections left out."""
+    visible = {section: [spec for spec in specs if allowed(spec.permission)] for section, specs in sections.items()}
+    return {section: specs for section, specs in visible.items() if specs}
+
+
 def gate() -> User:
     """Let in only those who may use the app; call it in app.py before `st.navigation`.
 
@@ -138,8 +144,8 @@ def gate() -> User:
 
 def _open_access() -> User:
     user = User(LOCAL_ADMIN_EMAIL, "Local admin", Role.ADMIN, is_open_access=True)
-    client = st.context.ip_address
-    if client is not None and not is_loopback(client) and not open_access_allowed():
+    client = st.context.ip_address   # None for this machine; a real server gives text (AppTest a stand-in)
+    if isinstance(client, str) and not is_loopback(client) and not open_access_allowed():
         st.title("ShopLens", anchor=False)
         st.warning("ShopLens has no sign-in configured, so it answers visitors on its own machine only. "
                    "Ask whoever runs it to configure sign-in (docs/security.md).",

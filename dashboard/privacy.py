@@ -6,6 +6,8 @@
 - `noisy_tile(kpi)`, `noisy_tiles(overview)`: st.metric tiles reading "22,180 ± 150".
 - `budget_caption(...)`: how much of today's ε the viewer has spent.
 - `dp_csv_button(frame, file_name)`: a download of a DP export (`analytics.privacy.display`).
+- `overview_section(filters)`, `funnel_section(query, filters)`: what a viewer sees on the Overview and
+  Funnels pages instead of the exact figures (pages call them when `view_exact_counts` is not allowed).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import pandas as pd
 import streamlit as st
 
 from analytics.access.roles import roles_file_path
+from analytics.charts import funnels as charts
 from analytics.errors import ShopLensError
 from analytics.filters import Filters
 from analytics.funnels.query import FunnelQuery
@@ -28,6 +31,7 @@ from analytics.privacy.ledger import BudgetExhausted, PrivacyLedger, ledger_path
 from analytics.privacy.overview import NoisyKpi, PrivateOverview, private_overview
 from analytics.privacy.settings import PrivacySettings, load_privacy_settings
 from analytics.warehouse import default_warehouse_path
+from dashboard import common
 from dashboard.access import current_user
 
 CURRENCY_ENV = "SHOPLENS_CURRENCY"
@@ -73,11 +77,6 @@ def noisy_funnel(query: FunnelQuery, filters: Filters, store: Any = None) -> Pri
 
 
 def _released(release: Any, *args: Any, **kwargs: Any) -> Any:
-    try:  # the pages' shared helpers (the warehouse connection) are moving from pages/ to dashboard/
-        from dashboard import common
-    except ImportError:
-        from pages import common
-
     warehouse = common.open_warehouse()
     if not warehouse.ready:
         raise ShopLensError(warehouse.info.message)
@@ -127,6 +126,41 @@ def dp_csv_button(frame: pd.DataFrame, file_name: str, *, key: str, label: str =
                        help="The noisy figures with their 95% accuracy and the ε they cost")
 
 
-def funnel_steps_export(funnel: PrivateFunnel) -> pd.DataFrame:
-    """The DP export of a noisy funnel (`analytics.privacy.display.funnel_export`)."""
-    return funnel_export(funnel)
+def overview_section(filters: Filters, *, with_revenue: bool = True) -> None:
+    """A viewer's Overview: the noisy tiles, what they cost, and why the exact charts are not shown."""
+    overview = noisy_overview(filters)
+    if overview is None:
+        return
+    noisy_tiles(overview, with_revenue=with_revenue)
+    st.info("Your role sees these figures with differential-privacy noise, so no one shopper can be picked out "
+            "of them. Daily charts and product rankings show exact figures, which would undo the noise; they "
+            "need the analyst role.", icon=":material/shield_lock:")
+
+
+def funnel_section(query: FunnelQuery, filters: Filters, store: Any = None) -> None:
+    """A viewer's funnel: noisy users reaching each step (never increasing), their ±, and a DP CSV."""
+    if query.count_by != "users" or query.breakdown is not None:
+        st.caption(":material/shield_lock: With noise, funnels count users and have no breakdown: sessions, "
+                   "conversions and breakdowns would count one shopper many times.")
+    funnel = noisy_funnel(query, filters, store=store)
+    if funnel is None:
+        return
+    steps = funnel.steps
+    conversion, conversion_accuracy = funnel.conversion
+    help_text = accuracy_sentence(funnel.epsilon, 1, "count")
+    with st.container(horizontal=True, gap="small"):
+        st.metric("Entered (users)", format_noisy(steps["users"].iloc[0], steps["users_accuracy"].iloc[0], "count"),
+                  border=True, help=help_text)
+        st.metric("Completed", format_noisy(steps["users"].iloc[-1], steps["users_accuracy"].iloc[-1], "count"),
+                  border=True, help=help_text)
+        st.metric("Conversion", format_noisy(conversion, conversion_accuracy, "ratio"), border=True,
+                  help=accuracy_sentence(0, None, "ratio"))
+    export = funnel_export(funnel)
+    common.chart_card("Funnel", charts.funnel_figure(steps, "users"), export, file_name="funnel-steps-dp",
+                      caption="Users reaching at least each step, with differential-privacy noise; ± in the table")
+    st.dataframe(export[["step", "users", "plus_minus_95", "conversion_from_start"]], hide_index=True,
+                 column_config={"plus_minus_95": st.column_config.NumberColumn("± (95%)", format="%d"),
+                                "conversion_from_start": st.column_config.NumberColumn("Of entered", format="percent")})
+    budget_caption(funnel.epsilon, funnel.charged, funnel.spent_today, funnel.daily_epsilon)
+    st.info("Breakdowns, trends, time to convert and the users who dropped out show exact figures or single "
+            "shoppers; they need the analyst role.", icon=":material/shield_lock:")

@@ -14,7 +14,7 @@ from analytics.importing import (
     list_rejects,
 )
 from analytics.importing.preview import mapping_frame, preview_file
-from dashboard import common
+from dashboard import access, common
 
 
 def _validate(path: Path, preset_name: str, target: Path, strict: bool, pseudonymize: bool) -> None:
@@ -42,6 +42,7 @@ def _commit(path: Path, preset_name: str, target: Path, strict: bool, pseudonymi
     )
 
 
+access.require("import_data")
 warehouse = common.open_warehouse()
 common.page_header("Data", warehouse.info)
 

@@ -42,13 +42,13 @@ def test_bounded_totals_without_binding_bounds_are_the_overview(tiny_con):
         {"sessions": 5, "converted_sessions": 2, "users": 3, "orders": 2, "revenue": pytest.approx(130.0)}
 
 
-def test_each_user_keeps_their_earliest_sessions_and_orders_and_revenue_is_clamped(tiny_con):
+def test_each_users_sessions_orders_and_revenue_are_capped(tiny_con):
     settings = PrivacySettings(session_cap=1, order_cap=1, revenue_cap=50.0)
-    # U1 keeps S1 (1 Jan, converted) of S1, S2; U2 keeps S3 (converted); U3 keeps its 08:00 session.
-    # Revenue: U1 90 -> 50, U2 40 stays 40.
+    # Sessions: U1 min(2, 1) + U2 min(1, 1) + U3 min(2, 1) = 3. Converted: U1 min(1, 1) + U2 1 = 2.
+    # Orders: 1 + 1. Revenue: U1 90 -> 50, U2 40 stays 40.
     assert bounded_totals(tiny_con, ALL_DAYS, settings) == \
         {"sessions": 3, "converted_sessions": 2, "users": 3, "orders": 2, "revenue": pytest.approx(90.0)}
-    # From 2 Jan on, U1's earliest session in the period is S2, which bought nothing.
+    # From 2 Jan on, U1 has only S2, which bought nothing: converted 1 (U2), orders 1, revenue 40.
     later = Filters(date(2025, 1, 2), date(2025, 1, 3))
     assert bounded_totals(tiny_con, later, settings) == \
         {"sessions": 3, "converted_sessions": 1, "users": 3, "orders": 1, "revenue": pytest.approx(40.0)}

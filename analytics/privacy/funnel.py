@@ -46,6 +46,7 @@ class PrivateFunnel:
             95% interval of that step's noise before the monotone fit), conversion_from_start,
             conversion_from_previous (0..1, NaN when the base is 0), dropped.
         epsilon: ε the counts spend.
+        scale: the noise scale of each furthest-step bucket (1 / ε).
         charged: ε charged now (0 when this viewer saw them earlier today).
         spent_today, daily_epsilon: the viewer's budget after this release.
     """
@@ -54,9 +55,28 @@ class PrivateFunnel:
     filters: Filters
     steps: pd.DataFrame
     epsilon: float
+    scale: float
     charged: float
     spent_today: float
     daily_epsilon: float
+
+    @property
+    def conversion(self) -> tuple[float | None, float | None]:
+        """(users reaching the last step / users entering, half-width of an interval holding with >= 95%).
+
+        The interval takes each count's 97.5% interval (Bonferroni) and the extreme ratios between them;
+        (None, None) when nobody entered.
+        """
+        users = self.steps["users"].to_numpy()
+        if users[0] <= 0:
+            return None, None
+        n_steps = len(users)
+        value = float(users[-1] / users[0])
+        last = summed_count_accuracy(self.scale, 1, 0.975)
+        first = summed_count_accuracy(self.scale, n_steps, 0.975)
+        low = max(users[-1] - last, 0) / (users[0] + first)
+        high = min((users[-1] + last) / (users[0] - first), 1.0) if users[0] > first else 1.0
+        return value, max(value - low, high - value)
 
     @property
     def is_empty(self) -> bool:
@@ -152,4 +172,4 @@ def private_funnel(con: duckdb.DuckDBPyConnection, query: FunnelQuery, filters: 
         lambda: draw_steps(user_levels(con, query, filters, store), len(query.steps), settings.funnel_epsilon))
     answer = release.answer
     return PrivateFunnel(query, filters, step_frame(query, answer["users"], answer["scale"]), answer["epsilon"],
-                         release.charged, release.spent_today, release.daily_epsilon)
+                         answer["scale"], release.charged, release.spent_today, release.daily_epsilon)

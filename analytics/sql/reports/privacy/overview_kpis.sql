@@ -1,69 +1,55 @@
 -- The Overview's KPI totals for one period with each user's contribution bounded: the exact
--- inputs to the noisy tiles (analytics/privacy/overview.py adds the noise). With the bounds, one
--- user changes sessions and converted_sessions by at most $session_cap, users by 1, orders by at
--- most $order_cap and revenue by at most $revenue_cap. Which sessions and orders a user keeps
--- depends on that user's own rows only (their earliest), so adding or removing one user never
--- changes what another contributes. Filter semantics are the filtered_* macros', as in
--- reports/overview_kpis.sql.
+-- inputs to the noisy tiles (analytics/privacy/overview.py adds the noise). Each user counts at
+-- most $session_cap sessions, least($session_cap, $order_cap) converted sessions (a converted
+-- session holds a purchase, so it is bounded like orders, and never more than the sessions
+-- counted), $order_cap orders and $revenue_cap revenue (their revenue clamped to [0, cap]), and
+-- once as a user. So one user changes each total by at most that bound, which is the noise's
+-- sensitivity. Every bound is applied to the user's own totals, so adding or removing one user
+-- never changes what another contributes. Filter semantics are the filtered_* macros', as in
+-- reports/overview_kpis.sql; one aggregation per table, no per-session ordering.
 with
 
-sessions as (
-    select user_key, session_id, started_at, is_converted_in_filter
+sessions_per_user as (
+    select
+        user_key,
+        count(*) as sessions,
+        count(*) filter (where is_converted_in_filter) as converted_sessions
     from filtered_sessions($start_date, $end_date, $categories, $channels, $devices)
+    group by user_key
 ),
 
-bounded_sessions as (
-    select *
-    from sessions
-    qualify row_number() over (partition by user_key order by started_at, session_id) <= $session_cap
-),
-
--- Among the kept sessions, at most $order_cap converted ones per user count as converted.
-converted_sessions as (
-    select *
-    from bounded_sessions
-    where is_converted_in_filter
-    qualify row_number() over (partition by user_key order by started_at, session_id) <= $order_cap
-),
-
-order_items as (
-    select user_id, order_id, ordered_at, revenue
+orders_per_user as (
+    select
+        user_id,
+        count(distinct order_id) as orders,
+        sum(revenue) as revenue
     from filtered_order_items($start_date, $end_date, $categories, $channels, $devices)
-),
-
-orders as (
-    select user_id, order_id, min(ordered_at) as ordered_at, sum(revenue) as revenue
-    from order_items
-    group by user_id, order_id
-),
-
-bounded_orders as (
-    select *
-    from orders
-    qualify row_number() over (partition by user_id order by ordered_at, order_id) <= $order_cap
-),
-
-user_revenue as (
-    select least(greatest(sum(revenue), 0), $revenue_cap) as revenue
-    from bounded_orders
     group by user_id
 ),
 
 session_totals as (
     select
-        count(*) as sessions,
-        count(distinct user_key) as users
-    from bounded_sessions
+        coalesce(sum(least(sessions, $session_cap)), 0) as sessions,
+        count(*) as users,
+        coalesce(sum(least(converted_sessions, least($session_cap, $order_cap))), 0) as converted_sessions
+    from sessions_per_user
+),
+
+order_totals as (
+    select
+        coalesce(sum(least(orders, $order_cap)), 0) as orders,
+        coalesce(sum(least(greatest(revenue, 0), $revenue_cap)), 0) as revenue
+    from orders_per_user
 ),
 
 final as (
     select
         session_totals.sessions,
         session_totals.users,
-        (select count(*) from converted_sessions) as converted_sessions,
-        (select count(*) from bounded_orders) as orders,
-        (select coalesce(sum(revenue), 0) from user_revenue) as revenue
-    from session_totals
+        session_totals.converted_sessions,
+        order_totals.orders,
+        order_totals.revenue
+    from session_totals, order_totals
 )
 
 select * from final
