@@ -35,7 +35,10 @@ from dashboard import common
 from dashboard.access import current_user
 
 CURRENCY_ENV = "SHOPLENS_CURRENCY"
-KPI_MIN_WIDTH = 150
+# "22.3k ± 200" needs about twice a plain number's width: three tiles a row on wide screens.
+KPI_MIN_WIDTH = 230
+TILES_PER_ROW = 3
+SHORT_LABELS = {"average_order_value": "Avg. order value"}
 
 
 def settings() -> PrivacySettings:
@@ -95,14 +98,14 @@ def currency_symbol() -> str:
 
 def noisy_tile(kpi: NoisyKpi) -> None:
     """A bordered st.metric reading "22,180 ± 150", with what ± means in its tooltip."""
-    st.metric(kpi.label, format_noisy(kpi.value, kpi.accuracy, kpi.unit, currency_symbol()),
+    st.metric(SHORT_LABELS.get(kpi.name, kpi.label), format_noisy(kpi.value, kpi.accuracy, kpi.unit, currency_symbol()),
               help=accuracy_sentence(kpi.epsilon, kpi.sensitivity, kpi.unit), border=True, height="stretch")
 
 
 def noisy_tiles(overview: PrivateOverview, *, with_revenue: bool = True) -> None:
     """The noisy tiles in a grid, the budget caption and a DP CSV of them."""
     kpis = [kpi for kpi in overview.kpis if with_revenue or kpi.unit != "currency"]
-    with st.grid(len(kpis), min_column_width=KPI_MIN_WIDTH, gap="small"):
+    with st.grid(TILES_PER_ROW, min_column_width=KPI_MIN_WIDTH, gap="small"):
         for kpi in kpis:
             noisy_tile(kpi)
     with st.container(horizontal=True, vertical_alignment="center", horizontal_alignment="distribute"):
@@ -159,7 +162,8 @@ def funnel_section(query: FunnelQuery, filters: Filters, store: Any = None) -> N
     common.chart_card("Funnel", charts.funnel_figure(steps, "users"), export, file_name="funnel-steps-dp",
                       caption="Users reaching at least each step, with differential-privacy noise; ± in the table")
     st.dataframe(export[["step", "users", "plus_minus_95", "conversion_from_start"]], hide_index=True,
-                 column_config={"plus_minus_95": st.column_config.NumberColumn("± (95%)", format="%d"),
+                 column_config={"step": "Step", "users": st.column_config.NumberColumn("Users", format="localized"),
+                                "plus_minus_95": st.column_config.NumberColumn("± (95%)", format="%d"),
                                 "conversion_from_start": st.column_config.NumberColumn("Of entered", format="percent")})
     budget_caption(funnel.epsilon, funnel.charged, funnel.spent_today, funnel.daily_epsilon)
     st.info("Breakdowns, trends, time to convert and the users who dropped out show exact figures or single "

@@ -85,10 +85,10 @@ def test_a_viewer_sees_noisy_tiles_and_no_exact_charts(monkeypatch, warehouse):
     app = run_as(monkeypatch, warehouse, "viewer", "pages/overview.py")
     assert not app.exception and not app.error
     values = {metric.label: metric.value for metric in app.metric}
-    assert set(values) == {"Sessions", "Users", "Orders", "Revenue", "Conversion rate", "Average order value"}
+    assert set(values) == {"Sessions", "Users", "Orders", "Revenue", "Conversion rate", "Avg. order value"}
     # On three shoppers the noise swamps the counts; the divided figures are "—" when a noisy base is 0.
     assert all("±" in values[name] for name in ("Sessions", "Users", "Orders", "Revenue")), values
-    assert all("±" in values[name] or values[name] == "—" for name in ("Conversion rate", "Average order value"))
+    assert all("±" in values[name] or values[name] == "—" for name in ("Conversion rate", "Avg. order value"))
     assert "Differentially private" in _texts(app) and "need the analyst role" in _texts(app)
     # The viewer's budget paid for the tiles once: 1.0 of 4.
     assert "spent today 1 of 4" in _texts(app)

@@ -66,7 +66,7 @@ def write_sign_in_config(folder: Path, app_port: int, provider: OIDCProvider) ->
 @contextlib.contextmanager
 def app_with_sign_in(warehouse: Path, folder: Path, *, sign_with_wrong_key: bool = False
                      ) -> Iterator[tuple[str, OIDCProvider, Path]]:
-    """Serve app.py on a free port with sign-in through a fresh test provider.
+    """Serve the app (dashboard/server.py, as `make run` does) on a free port with sign-in through a fresh test provider.
 
     Yields:
         (the app's URL, the provider, the roles file).
@@ -82,7 +82,7 @@ def app_with_sign_in(warehouse: Path, folder: Path, *, sign_with_wrong_key: bool
         env.pop("SHOPLENS_CURRENCY", None)
         env.pop("OPEN_ACCESS", None)
         command = [
-            sys.executable, "-m", "streamlit", "run", "app.py",
+            sys.executable, "-m", "streamlit", "run", "dashboard/server.py",
             "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
             "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false",
             "--client.showErrorDetails", "full", "--secrets.files", str(secrets),
