@@ -7,7 +7,6 @@ from datetime import date, timedelta
 
 import duckdb
 import numpy as np
-import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
