@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import duckdb
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from analytics.filters import Filters
@@ -167,6 +167,7 @@ def _pava_decreasing(values: list[float]) -> list[float]:
     return [mean for mean, size in blocks for _ in range(int(size))]
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.integers(-50, 200), min_size=2, max_size=20))
 def test_monotone_steps_are_the_rounded_least_squares_fit(buckets):
     steps = monotone_steps(np.array(buckets))
