@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import tempfile
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -101,8 +102,10 @@ def measure(size: str, runs: int) -> list[tuple[str, str, int, float, float | No
 
 def write_results(rows: list[tuple[str, str, int, float, float | None]], command: str) -> str:
     """The BENCHMARKS.md section."""
+    load = os.getloadavg()[0]
     lines = [
-        f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {machine()}, DuckDB {duckdb.__version__}.",
+        f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {machine()}, DuckDB {duckdb.__version__}; "
+        f"load average {load:.1f} at the end (above 2 on 2 cores, every time here is inflated by waiting).",
         f"Command: `{command}`.",
         "",
         "| data | events | measure | median | target | peer: numpy Laplace on exact totals | peer / ShopLens |",
