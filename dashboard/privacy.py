@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -34,7 +33,6 @@ from analytics.warehouse import default_warehouse_path
 from dashboard import common
 from dashboard.access import current_user
 
-CURRENCY_ENV = "SHOPLENS_CURRENCY"
 # "22.3k ± 200" needs about twice a plain number's width: three tiles a row on wide screens.
 KPI_MIN_WIDTH = 230
 TILES_PER_ROW = 3
@@ -89,17 +87,16 @@ def _released(release: Any, *args: Any, **kwargs: Any) -> Any:
     except BudgetExhausted as error:
         st.info(str(error), title="Today's privacy budget is spent", icon=":material/shield_lock:")
         return None
-
-
-def currency_symbol() -> str:
-    """The configured currency symbol (`$SHOPLENS_CURRENCY`), none by default."""
-    return os.environ.get(CURRENCY_ENV, "").strip()
+    except ShopLensError as error:   # e.g. a broken [privacy] table: the message says where
+        st.warning(str(error), title="These figures cannot be shown", icon=":material/shield_lock:")
+        return None
 
 
 def noisy_tile(kpi: NoisyKpi) -> None:
     """A bordered st.metric reading "22,180 ± 150", with what ± means in its tooltip."""
-    st.metric(SHORT_LABELS.get(kpi.name, kpi.label), format_noisy(kpi.value, kpi.accuracy, kpi.unit, currency_symbol()),
-              help=accuracy_sentence(kpi.epsilon, kpi.sensitivity, kpi.unit), border=True, height="stretch")
+    value = format_noisy(kpi.value, kpi.accuracy, kpi.unit, common.currency_symbol())
+    st.metric(SHORT_LABELS.get(kpi.name, kpi.label), value, border=True, height="stretch",
+              help=accuracy_sentence(kpi.epsilon, kpi.sensitivity, kpi.unit))
 
 
 def noisy_tiles(overview: PrivateOverview, *, with_revenue: bool = True) -> None:

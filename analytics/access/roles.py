@@ -51,7 +51,8 @@ class RolesConfig:
     groups_claim: str = "groups"
     source: Path | None = None
 
-    def role_for(self, email: str | None, groups: Iterable[str] = (), *, email_verified: bool | None = None) -> Role | None:
+    def role_for(self, email: str | None, groups: Iterable[str] = (), *,
+                 email_verified: bool | None = None) -> Role | None:
         """The role of a signed-in person, or None for no access.
 
         Args:
@@ -132,7 +133,8 @@ def parse_roles(data: Mapping[str, Any], source: Path | None = None) -> RolesCon
 def _table(data: Mapping[str, Any], name: str, where: str) -> Mapping[str, Any]:
     table = data.get(name, {})
     if not isinstance(table, Mapping):
-        raise ShopLensError(f"{where}: [{name}] must be a table of names and roles, like \"ana@example.com\" = \"analyst\"")
+        raise ShopLensError(f"{where}: [{name}] must be a table of names and roles, "
+                            "like \"ana@example.com\" = \"analyst\"")
     return table
 
 

@@ -3,9 +3,10 @@
 The exact inputs come from `sql/reports/privacy/overview_kpis.sql`, which bounds each user's
 contribution (at most `session_cap` sessions, `order_cap` orders and converted sessions, and
 `revenue_cap` revenue per query; average order value divides revenue from all of a user's orders by
-orders counted up to the cap, so it leans high for shops with many very frequent buyers). Five figures get noise, each with its share of `overview_epsilon`
-(`EPSILON_SHARES`); by sequential composition the set costs `overview_epsilon`. Conversion rate
-and average order value are divided from the noisy parts (post-processing, free of charge).
+orders counted up to the cap, so it leans high for shops with many very frequent buyers). Five
+figures get noise, each with its share of `overview_epsilon` (`EPSILON_SHARES`); by sequential
+composition the set costs `overview_epsilon`. Conversion rate and average order value are divided
+from the noisy parts (post-processing, free of charge).
 """
 
 from __future__ import annotations

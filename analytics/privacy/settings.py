@@ -39,7 +39,8 @@ class PrivacySettings:
     def __post_init__(self) -> None:
         for name in ("daily_epsilon", "overview_epsilon", "funnel_epsilon", "revenue_cap"):
             if not float(getattr(self, name)) > 0:
-                raise ShopLensError(f"the privacy setting {name} must be a positive number, got {getattr(self, name)!r}")
+                raise ShopLensError(f"the privacy setting {name} must be a positive number, "
+                                    f"got {getattr(self, name)!r}")
         for name in ("session_cap", "order_cap"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
