@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from analytics.filters import Filters
 from analytics.funnels import FunnelQuery, FunnelStep, count_funnel
 from analytics.privacy.display import format_noisy, funnel_export, overview_export, safe_cell
-from analytics.privacy.funnel import furthest_step_histogram, monotone_steps, private_funnel
+from analytics.privacy.funnel import furthest_step_histogram, monotone_steps, private_funnel, user_levels
 from analytics.privacy.ledger import BudgetExhausted, PrivacyLedger
-from analytics.privacy.overview import bounded_totals, private_overview, sensitivities
+from analytics.privacy.overview import bounded_totals, draw_figures, private_overview, sensitivities, tiles
 from analytics.privacy.settings import PrivacySettings, parse_privacy
 from analytics.warehouse import build_warehouse
 from analytics.errors import ShopLensError
@@ -122,12 +122,38 @@ def test_a_viewer_past_the_budget_gets_no_tiles(tiny_con, tmp_path):
                          viewer="v@example.com", ledger=ledger, settings=settings)
 
 
+def test_the_divided_figures_intervals_hold_at_least_95_percent_of_the_time():
+    # A small shop's month: 2,000 sessions of which 100 converted, 90 orders worth 9,000.
+    totals = {"sessions": 2_000, "converted_sessions": 100, "users": 800, "orders": 90, "revenue": 9_000.0}
+    settings = PrivacySettings(overview_epsilon=1.0)
+    draws = 1_500
+    covered = {"conversion_rate": 0, "average_order_value": 0}
+    for _ in range(draws):
+        by_name = {kpi.name: kpi for kpi in tiles(draw_figures(totals, settings))}
+        for name, exact in (("conversion_rate", 100 / 2_000), ("average_order_value", 9_000 / 90)):
+            kpi = by_name[name]
+            covered[name] += kpi.value is not None and abs(kpi.value - exact) <= kpi.accuracy
+    # Bonferroni over the two parts' 97.5% intervals: at least 95%; with 1,500 draws, 3 standard errors
+    # below 95% is 93.3%.
+    assert covered["conversion_rate"] / draws >= 0.933
+    assert covered["average_order_value"] / draws >= 0.933
+
+
 # --------------------------------------------------------------------------- noisy funnel
 
 
 def test_each_user_falls_in_one_furthest_step_bucket():
     # Levels 0 (never entered), 1, 3, 3, 2: one stopped at step 1, one at 2, two at 3.
     assert furthest_step_histogram(np.array([0, 1, 3, 3, 2]), 3).tolist() == [1, 1, 2]
+
+
+def test_removing_one_user_moves_the_furthest_step_histogram_by_at_most_one(tiny_con, warehouse_without_u1):
+    query = FunnelQuery(VIEW_CART_BUY, timedelta(hours=1))
+    with_u1 = furthest_step_histogram(user_levels(tiny_con, query, ALL_DAYS), 3)
+    without = furthest_step_histogram(user_levels(warehouse_without_u1, query, ALL_DAYS), 3)
+    # U1 viewed, carted and bought the phone: one user in bucket 3.
+    assert with_u1.tolist() == [1, 0, 2] and without.tolist() == [1, 0, 1]
+    assert np.abs(with_u1 - without).sum() == 1
 
 
 def test_without_noise_the_private_funnel_is_the_exact_users_funnel(tiny_con, tmp_path):
