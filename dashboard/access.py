@@ -23,7 +23,7 @@ import streamlit as st
 
 from analytics.access.permissions import Permission, Role, has_permission, refusal
 from analytics.access.roles import RolesConfig, load_roles, roles_file_path
-from analytics.access.sign_in import is_loopback, open_access_allowed, sign_in_providers
+from analytics.access.sign_in import auth_problem, is_loopback, open_access_allowed, sign_in_providers
 from analytics.access.sign_ins import record_sign_in
 from analytics.errors import ShopLensError
 from analytics.warehouse import default_warehouse_path
@@ -58,11 +58,14 @@ class User:
 
 def sign_in_configured() -> tuple[str, ...]:
     """The providers `[auth]` in the app's secrets configures; empty for open access."""
+    return sign_in_providers(_auth_section())
+
+
+def _auth_section() -> dict[str, Any]:
     try:
-        auth = st.secrets.get("auth")
+        return _plain(st.secrets.get("auth"))
     except Exception:  # noqa: BLE001 - with no secrets file Streamlit raises its own error type
-        return ()
-    return sign_in_providers(_plain(auth))
+        return {}
 
 
 def current_user() -> User:
@@ -115,6 +118,12 @@ def gate() -> User:
         The current user, once they may go on; otherwise the run stops here.
     """
     providers = sign_in_configured()
+    if problem := auth_problem(_auth_section()):
+        # Half-configured sign-in fails closed: it never falls back to open access.
+        st.title("ShopLens", anchor=False)
+        st.error(problem[0].upper() + problem[1:] + ".", title="Sign-in is not set up correctly",
+                 icon=":material/error:")
+        st.stop()
     if not providers:
         return _open_access()
     if not st.user.is_logged_in:

@@ -160,3 +160,13 @@ def test_open_access_is_a_local_admin_with_a_note(monkeypatch, warehouse):
     app.run()
     assert "Open access: anyone on this machine can use ShopLens as admin" in _texts(app)
     assert {metric.label: metric.value for metric in app.metric}["Sessions"] == "5"
+
+
+def test_a_half_written_auth_table_fails_closed(monkeypatch, warehouse):
+    monkeypatch.setenv("SHOPLENS_WAREHOUSE", str(warehouse))
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.secrets["auth"] = {key: value for key, value in AUTH.items() if key != "cookie_secret"}
+    app.run()
+    assert "Sign-in is not set up correctly" in [error.proto.title for error in app.error] or \
+        any("cookie_secret" in error.value for error in app.error)
+    assert not app.metric and "Open access" not in _texts(app)

@@ -12,6 +12,7 @@ import pytest
 from analytics.access.permissions import Permission, Role, has_permission, refusal
 from analytics.access.roles import RolesConfig, load_roles, parse_roles
 from analytics.access.sign_in import (
+    auth_problem,
     is_loopback,
     read_auth_section,
     serving_refusal,
@@ -182,3 +183,16 @@ def test_the_guard_lets_a_signed_in_app_listen_on_the_network(tmp_path):
     secrets.write_text("[auth]\n" + "".join(f'{key} = "{value}"\n' for key, value in (SHARED | PROVIDER).items()),
                        encoding="utf-8")
     assert _guard(tmp_path, "--address", "0.0.0.0").returncode == 0
+
+
+def test_a_half_written_auth_table_is_a_problem_not_open_access(tmp_path):
+    assert auth_problem(None) is None and auth_problem({}) is None
+    assert auth_problem(SHARED | PROVIDER) is None
+    problem = auth_problem(PROVIDER | {"redirect_uri": SHARED["redirect_uri"]})
+    assert problem is not None and "cookie_secret" in problem and "client_id" not in problem
+    assert "a provider's client_id" in auth_problem(SHARED | {"my_idp": PROVIDER})
+    secrets = tmp_path / ".streamlit" / "secrets.toml"
+    secrets.parent.mkdir()
+    secrets.write_text('[auth]\nredirect_uri = "http://localhost:8501/oauth2callback"\n', encoding="utf-8")
+    refused = _guard(tmp_path, "--address", "127.0.0.1")
+    assert refused.returncode == 2 and "incomplete" in refused.stderr

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from analytics.access.sign_in import (
+    auth_problem,
     default_secrets_files,
     is_loopback,
     open_access_allowed,
@@ -27,8 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--secrets", type=Path, action="append",
                         help="a secrets file to read (repeatable); default: Streamlit's own locations")
     arguments = parser.parse_args(argv)
-    configured = bool(sign_in_providers(read_auth_section(arguments.secrets or default_secrets_files())))
-    reason = serving_refusal(arguments.address, signed_in_configured=configured, open_access=open_access_allowed())
+    auth = read_auth_section(arguments.secrets or default_secrets_files())
+    configured = bool(sign_in_providers(auth))
+    reason = auth_problem(auth) or serving_refusal(arguments.address, signed_in_configured=configured, open_access=open_access_allowed())
     if reason:
         print(f"error: {reason}", file=sys.stderr)
         return 2

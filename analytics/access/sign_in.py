@@ -65,6 +65,24 @@ def sign_in_providers(auth: Mapping[str, Any] | None) -> tuple[str, ...]:
     return tuple(providers)
 
 
+def auth_problem(auth: Mapping[str, Any] | None) -> str | None:
+    """What is missing from an `[auth]` table that exists but configures no provider; None otherwise.
+
+    A half-written `[auth]` must not silently leave the app open, so the app and `make run` stop on it.
+    """
+    if not auth or sign_in_providers(auth):
+        return None
+    missing = [key for key in SHARED_KEYS if not auth.get(key)]
+    has_provider = all(auth.get(key) for key in PROVIDER_KEYS) or any(
+        isinstance(value, Mapping) and "_" not in name and all(value.get(key) for key in PROVIDER_KEYS)
+        for name, value in auth.items())
+    if not has_provider:
+        missing.append("a provider's " + ", ".join(PROVIDER_KEYS) + " (in [auth] or a table such as [auth.okta], "
+                       "named without underscores)")
+    return ("the [auth] settings in .streamlit/secrets.toml are incomplete, so nobody can sign in: add "
+            + "; ".join(missing) + " (docs/security.md has an example)")
+
+
 def open_access_allowed(environ: Mapping[str, str] | None = None) -> bool:
     """True when `OPEN_ACCESS=1` says to serve without sign-in beyond this machine."""
     return (environ if environ is not None else os.environ).get(OPEN_ACCESS_ENV, "").strip() == "1"
