@@ -191,6 +191,8 @@ def test_a_half_written_auth_table_is_a_problem_not_open_access(tmp_path):
     problem = auth_problem(PROVIDER | {"redirect_uri": SHARED["redirect_uri"]})
     assert problem is not None and "cookie_secret" in problem and "client_id" not in problem
     assert "a provider's client_id" in auth_problem(SHARED | {"my_idp": PROVIDER})
+    # A short cookie secret would let anyone forge a sign-in cookie.
+    assert "at least 32" in auth_problem(SHARED | PROVIDER | {"cookie_secret": "xxx"})
     secrets = tmp_path / ".streamlit" / "secrets.toml"
     secrets.parent.mkdir()
     secrets.write_text('[auth]\nredirect_uri = "http://localhost:8501/oauth2callback"\n', encoding="utf-8")

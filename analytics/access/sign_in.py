@@ -21,6 +21,8 @@ OPEN_ACCESS_ENV = "OPEN_ACCESS"
 PROVIDER_KEYS = ("client_id", "client_secret", "server_metadata_url")
 SHARED_KEYS = ("redirect_uri", "cookie_secret")
 DEFAULT_PROVIDER = "default"
+# The cookie secret signs the identity cookie: whoever can guess it can forge any person's sign-in.
+MIN_COOKIE_SECRET_CHARACTERS = 32
 
 
 def default_secrets_files() -> tuple[Path, ...]:
@@ -70,7 +72,14 @@ def auth_problem(auth: Mapping[str, Any] | None) -> str | None:
 
     A half-written `[auth]` must not silently leave the app open, so the app and `make run` stop on it.
     """
-    if not auth or sign_in_providers(auth):
+    if not auth:
+        return None
+    secret = str(auth.get("cookie_secret") or "")
+    if secret and len(secret) < MIN_COOKIE_SECRET_CHARACTERS:
+        return (f"the cookie_secret in .streamlit/secrets.toml has {len(secret)} characters; it signs every sign-in, "
+                f"so use at least {MIN_COOKIE_SECRET_CHARACTERS} random ones: python -c \"import secrets; "
+                "print(secrets.token_urlsafe(32))\"")
+    if sign_in_providers(auth):
         return None
     missing = [key for key in SHARED_KEYS if not auth.get(key)]
     has_provider = all(auth.get(key) for key in PROVIDER_KEYS) or any(
