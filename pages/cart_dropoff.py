@@ -65,6 +65,8 @@ with st.container(horizontal=True, gap="small"):
               help="Carts whose window had not closed when the data ends (censored, not abandoned).")
     st.metric("Recovered", common.format_ratio(dropoff.recovered_rate), border=True,
               help=f"{dropoff.recovered:,} abandoned carts were bought after the {window} window.")
+if dropoff.why_no_rate:
+    st.caption(f":material/info: {common.plain(dropoff.why_no_rate)}")
 
 curve, breakdown = st.columns(2)
 with curve:

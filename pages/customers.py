@@ -96,7 +96,15 @@ def show_retention() -> None:
                           caption="Cumulative revenue per cohort member since entry")
 
 
+NO_PRICES = ("This data has no prices, so {what} cannot be computed. Import order lines with prices (a "
+             "unit price per line) to see them; retention and predictions work without them.")
+
+
 def show_segments() -> None:
+    if not warehouse.info.supports("revenue"):
+        common.empty_state(NO_PRICES.format(what="RFM's monetary score and the segments' revenue"),
+                           title="Segments need prices", icon=":material/money_off:")
+        return
     bins = st.segmented_control("Scores", [3, 4, 5], default=5, key="customers_bins", bind="query-params", required=True,
                                 format_func=lambda count: {3: "Terciles", 4: "Quartiles", 5: "Quintiles"}[count])
     rfm = common.cached(load_rfm, filters, RfmBins(bins=int(bins or 5)))
@@ -144,6 +152,10 @@ def show_segments() -> None:
 
 
 def show_value() -> None:
+    if not warehouse.info.supports("revenue"):
+        common.empty_state(NO_PRICES.format(what="lifetime value"), title="Lifetime value needs prices",
+                           icon=":material/money_off:")
+        return
     data_end = filters.end_date
     with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
         unit_label = st.segmented_control("Time unit", list(TIME_UNITS), default="Week", key="customers_time_unit",

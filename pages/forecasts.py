@@ -99,7 +99,7 @@ if run is None and run_clicked:
         st.stop()
 if run is None:
     common.empty_state(
-        f"Press **Run forecast** to backtest the models on every {level_label.lower()} series and forecast "
+        f"Press “Run forecast” to backtest the models on every {level_label.lower()} series and forecast "
         f"{horizon} days of {measure}. Runs are kept until the data is rebuilt.",
         title="Not run yet", icon=":material/play_circle:")
     # The history is one cached query, so the manager sees the data before any model is fitted.

@@ -6,10 +6,11 @@ import streamlit as st
 
 from analytics.charts import funnels as charts
 from analytics.funnels import FunnelQuery, FunnelStep
+from analytics.funnels.comparison import conversion_verdict, format_p_value
 from analytics.funnels.dropoff import dropped_users
 from analytics.funnels.query import EVENT_TYPES, MAX_STEPS, MIN_STEPS, FunnelExclusion
 from analytics.overview import filter_options
-from dashboard import access, common, funnels_cache, privacy
+from dashboard import access, common, funnels_cache, privacy, saved_views
 
 DEFAULT_STEPS = ("view", "cart", "purchase")
 ANY_CATEGORY = "Any category"
@@ -85,14 +86,20 @@ with st.container(border=True):
             exclusions = (FunnelExclusion(excluded_type, from_step, to_step,
                                           category=None if excluded_category == ANY_CATEGORY else excluded_category),)
 
+# Every setting the page may draw, so an opened funnel replaces all of them (defaults included).
+SETTINGS = ("funnel_steps", "funnel_window", "funnel_mode", "funnel_count", "funnel_by", "funnel_period",
+            "funnel_exclude", "funnel_exclude_category", "funnel_exclude_from", "funnel_exclude_to", "funnel_compare",
+            *(f"funnel_step{number}{part}" for number in range(1, MAX_STEPS + 1) for part in ("", "_category")))
+saved_views.saved_views_bar("funnels", SETTINGS, noun="funnel")
+
 query = FunnelQuery(tuple(steps), WINDOWS[window_name], mode=MODES[mode], count_by=COUNTS[count_by],
                     breakdown=BREAKDOWNS[breakdown], exclusions=exclusions)
-# From the build's events held in memory (loaded once per build): each change of the funnel is a
-# compiled pass over them rather than a query of the warehouse.
 # Viewers get noisy step counts only (differential privacy); the rest of the page shows exact figures.
 if not access.allowed("view_exact_counts"):
     privacy.funnel_section(query, filters, store=funnels_cache.event_store())
     st.stop()
+# From the build's events held in memory (loaded once per build): each change of the funnel is a
+# compiled pass over them rather than a query of the warehouse.
 result = funnels_cache.funnel(query, filters, period_name)
 counted = result.count_column
 # With conversions counted, each step's number is of attempts that reached it.
@@ -110,11 +117,33 @@ if result.is_empty:
 
 steps_table = result.steps
 last = steps_table.iloc[-1]
+# The same funnel over the comparison period (two more passes, cached): the tiles' changes and verdict.
+comparison = funnels_cache.comparison(query, filters)
+before = comparison.iloc[-1]
+compared = filters.comparison_period()
+compared_text = f"{filters.comparison_label}, {common.format_period(compared.start_date, compared.end_date)}"
+
+
+def _change(now: float, previous: float) -> str | None:
+    return common.format_change(now / previous - 1) if previous else None
+
+
 with st.container(horizontal=True, gap="small"):
-    st.metric(f"Entered ({counted_noun})", common.format_count(steps_table[counted].iloc[0]), border=True)
-    st.metric("Completed", common.format_count(last[counted]), border=True)
+    entered_before = comparison[f"{counted}_previous"].iloc[0]
+    st.metric(f"Entered ({counted_noun})", common.format_count(steps_table[counted].iloc[0]), border=True,
+              delta=_change(steps_table[counted].iloc[0], entered_before),
+              help=f"{common.format_count(entered_before)} in the {compared_text}.")
+    st.metric("Completed", common.format_count(last[counted]), border=True,
+              delta=_change(last[counted], before[f"{counted}_previous"]),
+              help=f"{common.format_count(before[f'{counted}_previous'])} in the {compared_text}.")
+    verdict = conversion_verdict(before["difference"], before["p_value"])
     st.metric("Conversion", common.format_ratio(last["conversion_from_start"]), border=True,
-              help="Share of those who did the first step that reached the last within the window.")
+              delta=verdict if before["difference"] == before["difference"] else None,
+              # Only a significant change is coloured; an insignificant one is grey, whatever its sign.
+              delta_color="normal" if verdict.endswith(", significant") else "off",
+              help=f"Share of those who did the first step that reached the last within the window. In the "
+                   f"{compared_text}: {common.format_ratio(before['conversion_previous'])}; two-proportion "
+                   f"z-test {format_p_value(before['p_value'])}.")
     st.metric("Median time to convert", _minutes(last["median_seconds_to_convert"]), border=True,
               help=f"p90: {_minutes(last['p90_seconds_to_convert'])}, from the first step to the last.")
 
@@ -150,14 +179,12 @@ if breakdown_column is not None and result.breakdown is not None:
         )
 
 # Comparing costs two more funnels, so it is asked for rather than always drawn.
-if st.toggle("Compare with the previous period", key="funnel_compare", bind="query-params",
-             help="The same funnel over the equally long period before, with 95% intervals and a "
+if st.toggle("Compare step by step", key="funnel_compare", bind="query-params",
+             help="The same funnel over the comparison period chosen in the sidebar, with 95% intervals and a "
                   "two-proportion z-test for each step's conversion."):
-    previous = filters.previous_period()
-    comparison = funnels_cache.comparison(query, filters)
     common.chart_card(
-        "Against the previous period",
-        charts.comparison_figure(comparison, period, common.format_period(previous.start_date, previous.end_date)),
+        f"Against the {filters.comparison_label}",
+        charts.comparison_figure(comparison, period, common.format_period(compared.start_date, compared.end_date)),
         comparison, file_name="funnel-comparison",
         caption="Conversion from the first step, with 95% Wilson intervals; hover for the p-value",
     )

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.page_runner import APP, assert_no_error, open_page
+from tests.page_runner import APP, assert_no_error, open_page, shown
 
 PAGE = "pages/explanations.py"
 
@@ -61,7 +61,7 @@ def test_a_model_whose_trainer_is_missing_says_so(monkeypatch, sample_warehouse)
 
     assert_no_error(app)
     assert [info.proto.title for info in app.info] == ["This model is not available yet"]
-    assert "analytics.no_such_module cannot be imported" in app.info[0].value
+    assert "analytics.no_such_module cannot be imported" in shown(app.info[0].value)
 
 
 def test_a_regression_model_gets_its_units_and_no_calibration(monkeypatch, sample_warehouse):

@@ -48,8 +48,19 @@ def test_train_then_recommend_with_reasons_waterfall_and_related_items(monkeypat
     assert_no_error(app)
     recommendations = next(frame.value for frame in app.dataframe if "reason" in frame.value.columns)
     assert len(recommendations) == 5
-    app.selectbox(key="recommend_explain_rank").set_value(3).run()
+    third = recommendations["product_id"].iloc[2]
+    app.selectbox(key="recommend_explain_item_U004").set_value(third).run()
     assert_no_error(app)
+    assert any(f"ranks 3" in markdown.value for markdown in app.markdown)
+
+    # Another shopper, found by typing part of the id: the item to explain is theirs, not U004's third.
+    app.text_input(key="recommend_user_search").set_value("001").run()
+    # The chosen shopper stays offered; the typed text brings U001.
+    assert {option.split(" · ")[0] for option in app.selectbox(key="recommend_user").options} >= {"U004", "U001"}
+    app.selectbox(key="recommend_user").set_value("U001").run()
+    assert_no_error(app)
+    first = next(frame.value for frame in app.dataframe if "reason" in frame.value.columns)["product_id"].iloc[0]
+    assert app.selectbox(key="recommend_explain_item_U001").value == first
 
 
 def test_leaderboard_on_demand_and_links(monkeypatch, shop):
