@@ -29,6 +29,7 @@ class PageSpec:
             when any one of them is enough.
         help: one or two sentences shown as the navigation tooltip.
         has_charts: whether the page draws charts (the browser test waits for them).
+        permission: what a signed-in person needs to see the page listed (`analytics.access.Permission`).
         views: further URL queries the browser test opens too, e.g. "customers_tab=Segments" for a page
             whose tabs only compute when open.
         start_button: the label of the button that starts the page's on-demand work (training, a
@@ -44,6 +45,7 @@ class PageSpec:
     analysis: str
     help: str
     has_charts: bool = True
+    permission: str = "view_aggregates"
     views: tuple[str, ...] = ()
     start_button: str | None = None
     start_query: str = ""
@@ -81,7 +83,7 @@ PAGES: tuple[PageSpec, ...] = (
              "Every model's card, SHAP summary and dependence plots, single-row explanations and a fairness check."),
     PageSpec("Data science", "pages/data.py", "Data", ":material/upload_file:", "data",
              "Import your own exports: preview, column mapping and a validation report before committing; "
-             "import history and rejected rows.", has_charts=False),
+             "import history and rejected rows.", has_charts=False, permission="import_data"),
 )
 
 

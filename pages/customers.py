@@ -12,7 +12,7 @@ from analytics.customers.retention import load_retention, matrix_table
 from analytics.customers.rfm import SEGMENTS, RfmBins, load_rfm, load_rfm_migration
 from analytics.errors import ShopLensError
 from analytics.overview import filter_options
-from dashboard import common, customers_value, explanation_panel
+from dashboard import access, common, customers_value, explanation_panel
 
 PERIODS = {"Day": "day", "Week": "week", "Month": "month"}
 ACTIVITIES = {"First event": "event", "First purchase": "purchase"}
@@ -137,6 +137,8 @@ def show_segments() -> None:
                           caption=f"Segments over all orders before {common.format_day(filters.start_date)} → over all "
                                   f"orders to {common.format_day(filters.end_date)}; \"New customer\" = first order "
                                   "in the period.")
+    if not access.allowed("export_user_level"):  # the export names customers
+        return
     with st.container(border=True):
         with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
             chosen = st.selectbox("Export a segment", list(SEGMENTS), key="customers_export_segment", bind="query-params",
@@ -215,6 +217,8 @@ def show_value() -> None:
         HORIZONS[time_unit], 12, float(discount), key="customers_clv", title="Why customers are worth what they are",
         segment_labels={"buyer": "Buyer"}, row_label="Customer",
     )
+    if not access.allowed("view_user_level"):  # the table names customers
+        return
     top = predictions.head(200)
     with st.container(border=True):
         st.markdown("**Most valuable customers**")

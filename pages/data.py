@@ -16,7 +16,7 @@ from analytics.importing import (
 )
 from analytics.importing.preview import mapping_frame, preview_file
 from analytics.settings import CURRENCY_ENV, Settings, load_settings, save_settings
-from dashboard import common
+from dashboard import access, common
 
 
 def _validate(path: Path, preset_name: str, target: Path, strict: bool, pseudonymize: bool) -> None:
@@ -53,6 +53,7 @@ def _commit(path: Path, preset_name: str, target: Path, strict: bool, pseudonymi
     )
 
 
+access.require("import_data")
 warehouse = common.open_warehouse()
 common.page_header("Data", warehouse.info)
 
