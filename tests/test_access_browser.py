@@ -19,7 +19,23 @@ import pytest
 
 from tests.oidc_provider import USERS
 from tests.test_access_sign_in import app_with_sign_in
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, PAGE_SECONDS, _assert_no_errors, _screenshot, _wait_until_idle
+from tools.browser import CHROMIUM, CHROMIUM_ARGS, screenshot, settle, shown_errors
+
+PAGE_SECONDS = 240
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-output" / "screenshots" / "access"
+
+
+def _wait_until_idle(page) -> None:
+    settle(page)
+
+
+def _assert_no_errors(page, where: str) -> None:
+    assert not shown_errors(page), f"{where}: {shown_errors(page)}"
+    assert not page.page_errors, f"{where}: JavaScript errors {page.page_errors}"
+
+
+def _screenshot(page, name: str) -> None:
+    screenshot(page, SCREENSHOTS / f"{name}.png")
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
