@@ -13,7 +13,7 @@ OPEN_ACCESS ?=
 export OPEN_ACCESS
 export SHOPLENS_WAREHOUSE ?= .shoplens/warehouse.duckdb
 
-.PHONY: run test bench install warehouse sample clean
+.PHONY: run test bench screenshots install warehouse sample clean
 
 run: warehouse
 	@$(BIN)/python -m analytics.access.guard --address "$(ADDRESS)"
@@ -25,6 +25,11 @@ test: warehouse
 
 bench: warehouse
 	$(BIN)/python -m benchmarks
+
+# Every page and tab, on the sample, the Taobao excerpt (when ../shared/data has it) and thin data:
+# test-output/gallery/index.html.
+screenshots: warehouse
+	$(BIN)/python -m tools.screenshots
 
 install: $(VENV)/.installed
 

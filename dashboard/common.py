@@ -335,7 +335,8 @@ def kpi_tile(kpi: Kpi, trend: pd.Series | None = None, *, compared_with: str = "
     st.metric(
         SHORT_LABELS.get(kpi.name, kpi.label),
         format_value(kpi.value, kpi.unit),
-        delta=format_change(change),
+        # No earlier data means no change to show, rather than a grey "—" badge.
+        delta=format_change(change) if change is not None and change == change else None,
         delta_color="normal" if change else "off",
         delta_arrow="auto" if change else "off",
         help=f"{kpi.label} in the {compared_with}: {format_value(kpi.previous_value, kpi.unit)}",

@@ -64,8 +64,8 @@ def test_overview_shows_the_six_kpis(monkeypatch, tiny_warehouse):
     assert_no_error(app)
     assert app.title[0].value == "Overview"
     assert metrics(app) == TINY_METRICS
-    # The 3 days before have no data, so no change can be computed.
-    assert set(deltas(app).values()) == {"—"}
+    # The 3 days before have no data, so no change can be computed, and none is shown.
+    assert set(deltas(app).values()) == {""}
 
 
 def test_overview_has_five_charts_each_with_a_csv_download(monkeypatch, tiny_warehouse):

@@ -28,11 +28,10 @@ from tools.browser import (
     dashboard_server,
     fresh_page,
     open_and_settle,
-    open_tab,
     screenshot,
     settle,
     shown_errors,
-    tab_names,
+    visit_page,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -148,32 +147,12 @@ def _listed(warehouse: Path) -> list[PageSpec]:
 
 
 def _visit(browser, app_url: str, spec: PageSpec, data: str, *, start: bool) -> None:
-    """Open `spec` in a fresh session, then each of its tabs, failing on any problem; screenshot each."""
-    queries = [""] + [f"?{view}" for view in spec.views]
-    for query in queries:
-        name = spec.url_path + (f"-{query[1:].replace('=', '-')}" if query else "")
-        with fresh_page(browser, app_url) as (page, problems):
-            open_and_settle(page, f"{app_url}/{spec.url_path}{query}")
-            _check(page, problems, f"{data}: {name}")
-            if start and spec.start_button and not query:
-                # On-demand work (training, a forecast run) starts from a button, as a user starts it.
-                if spec.start_query:
-                    open_and_settle(page, f"{app_url}/{spec.url_path}?{spec.start_query}")
-                button = page.get_by_role("button", name=spec.start_button)
-                if button.count():
-                    button.click()
-                    page.wait_for_selector('[data-testid="stPlotlyChart"]')
-                    settle(page)
-                _check(page, problems, f"{data}: {name} after {spec.start_button!r}")
-            if spec.has_charts and data == "sample":
-                assert page.locator('[data-testid="stPlotlyChart"]').count() > 0, f"{data}: {name}: no charts"
-            screenshot(page, SCREENSHOTS / data / f"{name}.png")
-            if query:
-                continue
-            for tab in tab_names(page)[1:]:
-                open_tab(page, tab)
-                _check(page, problems, f"{data}: {name} → {tab}")
-                screenshot(page, SCREENSHOTS / data / f"{name}-{tab.lower().replace(' ', '-')}.png")
+    """Open `spec` in a fresh session, then its views and tabs (tools.browser.visit_page), failing on any problem."""
+    shots = visit_page(browser, app_url, spec, SCREENSHOTS / data, start=start)
+    for shot in shots:
+        assert not shot.problems, f"{data}: {shot.name}: {shot.problems}"
+    if spec.has_charts and data == "sample":
+        assert shots[0].charts > 0, f"{data}: {spec.url_path}: no charts"
 
 
 def _check(page, problems, where: str) -> None:

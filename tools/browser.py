@@ -234,12 +234,14 @@ class Shot:
         seconds: from opening the page (or clicking the tab) until it settled.
         problems: what went wrong, one line each (shown errors, console errors, foreign or failed requests).
         path: the screenshot.
+        charts: Plotly charts drawn on it.
     """
 
     name: str
     seconds: float
     problems: list[str]
     path: Path
+    charts: int = 0
 
 
 def visit_page(browser, app_url: str, spec, out_dir: Path, *, start: bool) -> list[Shot]:
@@ -277,7 +279,7 @@ def visit_page(browser, app_url: str, spec, out_dir: Path, *, start: bool) -> li
                 continue
             path = out_dir / f"{name}.png"
             screenshot(page, path)
-            shots.append(Shot(name, seconds, shown_errors(page) + problems.all(), path))
+            shots.append(Shot(name, seconds, shown_errors(page) + problems.all(), path, _charts(page)))
             if query:
                 continue
             for tab in tab_names(page)[1:]:
@@ -288,5 +290,9 @@ def visit_page(browser, app_url: str, spec, out_dir: Path, *, start: bool) -> li
                 path = out_dir / f"{tab_name}.png"
                 screenshot(page, path)
                 shots.append(Shot(tab_name, time.perf_counter() - started,
-                                  shown_errors(page) + problems.all()[before:], path))
+                                  shown_errors(page) + problems.all()[before:], path, _charts(page)))
     return shots
+
+
+def _charts(page) -> int:
+    return page.locator('[data-testid="stPlotlyChart"]').count()
