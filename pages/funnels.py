@@ -24,7 +24,9 @@ MODES = {"Ordered": "ordered", "Strict": "strict", "Any order": "unordered"}
 COUNTS = {"Users": "users", "Sessions": "sessions", "Conversions": "conversions"}
 COUNT_HELP = ("Sessions: every session is its own attempt. Conversions: every attempt counts; a first-step event "
               "starts one unless one is in progress (until it completes or its window passes).")
-PERIODS = {"Day": "day", "Week": "week"}
+PERIODS = {"Hour": "hour", "Day": "day", "Week": "week"}
+# An hourly trend over more days than this is a wall of points; a daily one says the same.
+MAX_HOURLY_DAYS = 14
 MODE_HELP = ("Ordered: other events may happen between steps. Strict: no other event may come between "
              "steps. Any order: doing any k of the steps within the window counts as reaching step k.")
 BREAKDOWNS = {"None": None, "Device": "device", "Channel": "channel", "Category": "category",
@@ -100,6 +102,10 @@ if not access.allowed("view_exact_counts"):
     st.stop()
 # From the build's events held in memory (loaded once per build): each change of the funnel is a
 # compiled pass over them rather than a query of the warehouse.
+if period_name == "hour" and filters.days > MAX_HOURLY_DAYS:
+    st.caption(f":material/info: The trend is by day: an hourly trend needs a period of at most {MAX_HOURLY_DAYS} "
+               f"days, and this one has {filters.days}.")
+    period_name = "day"
 result = funnels_cache.funnel(query, filters, period_name)
 counted = result.count_column
 # With conversions counted, each step's number is of attempts that reached it.

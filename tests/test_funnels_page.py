@@ -141,3 +141,15 @@ def test_counting_conversions(monkeypatch, tiny_warehouse) -> None:
     assert values["Entered (attempts)"] == "5"
     assert values["Completed"] == "2"
     assert values["Conversion"] == "40.0%"
+
+
+def test_an_hourly_trend_on_a_short_period_and_a_daily_one_on_a_long_period(monkeypatch, sample_warehouse) -> None:
+    week = open_page(monkeypatch, sample_warehouse, {"funnel_period": "Hour", "from": "2025-12-01",
+                                                     "to": "2025-12-07"})
+    # open_page fails on any exception or error box.
+    assert not any("hourly trend needs" in caption.value for caption in week.caption)
+
+    month = open_page(monkeypatch, sample_warehouse, {"funnel_period": "Hour", "from": "2025-12-01",
+                                                      "to": "2025-12-31"})
+    assert any("hourly trend needs a period of at most 14 days, and this one has 31" in caption.value
+               for caption in month.caption)
