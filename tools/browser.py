@@ -78,6 +78,36 @@ def dashboard_server(warehouse: Path, log_path: Path, *, port: int | None = None
         port: the port, free by default.
         environment: extra environment variables for the server.
     """
+    with dashboard_process(warehouse, log_path, port=port, environment=environment) as (url, _):
+        yield url
+
+
+def resident_megabytes(process_id: int) -> float:
+    """The resident memory of a process and its children, in MB (from /proc; 0 where unreadable)."""
+    total = 0.0
+    for pid in [process_id, *_children(process_id)]:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) / 1024
+        except OSError:
+            continue
+    return total
+
+
+def _children(process_id: int) -> list[int]:
+    try:
+        found = Path(f"/proc/{process_id}/task/{process_id}/children").read_text().split()
+    except OSError:
+        return []
+    children = [int(pid) for pid in found]
+    return children + [grandchild for child in children for grandchild in _children(child)]
+
+
+@contextmanager
+def dashboard_process(warehouse: Path, log_path: Path, *, port: int | None = None,
+                      environment: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+    """As `dashboard_server`, yielding (URL, the server's process) for those who measure the server."""
     port = port or free_port()
     env = dict(os.environ)
     env["SHOPLENS_WAREHOUSE"] = str(warehouse)
@@ -99,7 +129,7 @@ def dashboard_server(warehouse: Path, log_path: Path, *, port: int | None = None
         try:
             url = f"http://127.0.0.1:{port}"
             _wait_for_health(url, process, log_path)
-            yield url
+            yield url, process
         finally:
             process.terminate()
             try:
