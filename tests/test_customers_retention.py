@@ -197,7 +197,7 @@ def test_build_matrix_matches_a_direct_count(log):
         assert 0 <= row.retained_rate <= 1
 
 
-# --------------------------------------------------------------------------- the LTV curve (cumulative revenue per user)
+# --------------------------------------------------------------------------- LTV: cumulative revenue per user
 
 
 def retention_of(rows: list[dict], period: str, data_end: date) -> Retention:
