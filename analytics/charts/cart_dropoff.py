@@ -63,9 +63,11 @@ def survival_figure(survival: pd.DataFrame, within_hours: float) -> go.Figure:
     figure.add_trace(go.Scatter(
         x=hours, y=survival["survival"].to_numpy(dtype=float), mode="lines", name="Not yet bought",
         line={"color": SURVIVAL_COLOR, "width": 2.5, "shape": "hv"},
-        customdata=survival[["lower", "upper", "at_risk"]].to_numpy(dtype=float),
+        customdata=[[lower, upper, at_risk, _duration_text(hour)] for lower, upper, at_risk, hour
+                    in zip(survival["lower"].astype(float), survival["upper"].astype(float),
+                           survival["at_risk"].astype(float), hours)],
         hovertemplate=(
-            f"%{{x:.2f}} h after the cart: %{{y:{RATIO_FORMAT}}} not yet bought"
+            f"%{{customdata[3]}} after the cart: %{{y:{RATIO_FORMAT}}} not yet bought"
             f"<br>95% band %{{customdata[0]:{RATIO_FORMAT}}}–%{{customdata[1]:{RATIO_FORMAT}}}"
             "<br>%{customdata[2]:,.0f} carts still waiting<extra></extra>"
         ),
@@ -88,6 +90,15 @@ def survival_figure(survival: pd.DataFrame, within_hours: float) -> go.Figure:
         yaxis={"tickformat": ".0%", "range": [0, 1.02]},
     )
     return finish(figure)
+
+
+def _duration_text(hours: float) -> str:
+    """1.2 min, 3.5 h, 2.1 days: the unit people would say."""
+    if hours < 1:
+        return f"{hours * 60:.1f} min"
+    if hours < 48:
+        return f"{hours:.1f} h"
+    return f"{hours / 24:.1f} days"
 
 
 def breakdown_table(table: pd.DataFrame, by: str) -> pd.DataFrame:

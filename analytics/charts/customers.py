@@ -270,6 +270,10 @@ def _node_positions(flows: pd.DataFrame, nodes: list[str], side: str) -> list[fl
     totals = flows.groupby(side)["customers"].sum()
     sizes = [float(totals.get(node.strip(), 0)) for node in nodes]
     total = sum(sizes) or 1.0
+    # Every node gets at least 4% of the height for its label, so a tiny segment's name does not
+    # collide with its neighbour's or fall off the bottom.
+    sizes = [max(size, 0.04 * total) for size in sizes]
+    total = sum(sizes)
     gap = 0.02 if len(nodes) > 1 else 0.0
     usable = max(0.0, 1.0 - gap * (len(nodes) - 1))
     positions, top = [], 0.0
