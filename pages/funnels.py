@@ -6,7 +6,8 @@ import streamlit as st
 
 from analytics.charts import funnels as charts
 from analytics.funnels import FunnelQuery, FunnelStep
-from analytics.funnels.comparison import conversion_verdict, format_p_value
+from analytics.formatting import format_p_value
+from analytics.funnels.comparison import conversion_verdict
 from analytics.funnels.dropoff import dropped_users
 from analytics.funnels.query import EVENT_TYPES, MAX_STEPS, MIN_STEPS, FunnelExclusion
 from analytics.overview import filter_options
@@ -180,7 +181,7 @@ if breakdown_column is not None and result.breakdown is not None:
     with breakdown_column:
         common.chart_card(
             f"By {breakdown.lower()}", charts.breakdown_figure(result.breakdown, counted),
-            result.breakdown, file_name=f"funnel-by-{query.breakdown}",
+            charts.breakdown_table(result.breakdown, counted), file_name=f"funnel-by-{query.breakdown}",
             caption="Conversion from the first step, the funnel computed within each value",
         )
 
@@ -198,7 +199,7 @@ if st.toggle("Compare step by step", key="funnel_compare", bind="query-params",
 trend_column, timing_column = st.columns(2)
 with trend_column:
     common.chart_card(
-        "Conversion trend", charts.trend_figure(result.trend), result.trend, file_name="funnel-trend",
+        "Conversion trend", charts.trend_figure(result.trend, period_name), result.trend, file_name="funnel-trend",
         caption=f"Share of those entering each {period_name} who reached the last step",
     )
 with timing_column:

@@ -75,7 +75,7 @@ with revenue:
 with categories:
     common.chart_card(
         "Revenue by category", charts.top_categories_figure(overview.top_categories, currency),
-        overview.top_categories[["category", "revenue", "revenue_share", "orders", "units"]],
+        charts.top_categories_table(overview.top_categories),
         file_name="top-categories", caption="Labels show each category's share of revenue",
     )
 

@@ -107,13 +107,6 @@ def compare_periods(con: duckdb.DuckDBPyConnection, query: FunnelQuery, filters:
 SIGNIFICANCE_LEVEL = 0.05
 
 
-def format_p_value(p_value: float) -> str:
-    """0.0312 -> "p = 0.031"; 0.00002 -> "p < 0.001" (never "p = 0.000"); NaN -> "p not defined"."""
-    if p_value != p_value:
-        return "p not defined"
-    return "p < 0.001" if p_value < 0.001 else f"p = {p_value:.3f}"
-
-
 def conversion_verdict(difference: float, p_value: float, level: float = SIGNIFICANCE_LEVEL) -> str:
     """A change of conversion in words: "-6.3 pts, significant" or "+0.4 pts, not significant".
 
