@@ -124,9 +124,13 @@ def clean_stale_partials(warehouse: Path) -> list[Path]:
     prefix = f".{warehouse.name}."
     for candidate in warehouse.parent.glob(f".{glob_escape(warehouse.name)}.*"):
         rest = candidate.name[len(prefix):]
-        stem = rest.removesuffix(".wal")
+        # The partial itself, its write-ahead log, and DuckDB's spill folder beside it.
+        stem = rest.removesuffix(".wal").removesuffix(".tmp")
         if any(stem.endswith("." + kind) and len(stem) == 33 + len(kind) for kind in PARTIAL_KINDS):
-            candidate.unlink(missing_ok=True)
+            if candidate.is_dir():
+                shutil.rmtree(candidate, ignore_errors=True)
+            else:
+                candidate.unlink(missing_ok=True)
             removed.append(candidate)
     return removed
 
