@@ -93,16 +93,17 @@ def record(event: str, user: str, details: dict[str, Any] | None = None, *,
                        "details": entry.details}, ensure_ascii=False, default=str, sort_keys=True)
     path = audit_path(warehouse)
     path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    with os.fdopen(descriptor, "ab") as handle:
+    descriptor = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
         # One write per line under an exclusive lock: lines from several processes never interleave.
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            handle.write((line + "\n").encode("utf-8"))
-            handle.flush()
-            os.fsync(handle.fileno())
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        size = os.fstat(descriptor).st_size
+        # A line cut short by a crash gets its end here, so the next line is whole.
+        start = "\n" if size and os.pread(descriptor, 1, size - 1) != b"\n" else ""
+        os.write(descriptor, (start + line + "\n").encode("utf-8"))
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
     return entry
 
 

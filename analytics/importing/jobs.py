@@ -197,7 +197,11 @@ def poll(job: ImportJob) -> JobStatus:
     seconds = (datetime.now(UTC) - job.started_at).total_seconds()
     status = _read_json(job.folder / "status.json") or {"state": "running", "step": "starting"}
     state, step = status.get("state", "running"), status.get("step", "starting")
-    if state == "running" and not _is_alive(job):
+    alive = _is_alive(job)
+    if state in ("done", "failed") and alive:
+        # The worker has written its result and is exiting; until it has, it still holds the user's lock.
+        return JobStatus("running", "finishing", seconds)
+    if state == "running" and not alive:
         status = _read_json(job.folder / "status.json") or {}
         state = status.get("state", "running")
         if state == "running":

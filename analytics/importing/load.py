@@ -111,13 +111,14 @@ def import_files(
             warehouse of this release, another write holds the lock, or the pseudonym key does not
             match the warehouse's. The warehouse is then unchanged.
     """
+    if time_zone is not None:
+        check_time_zone(time_zone, where="--timezone")
     if not paths:
         raise ShopLensError("no files to import; pass one or more export files")
     for path in paths:
         if not path.is_file():
             raise ShopLensError(f"{path} does not exist or is not a file; check the path")
     if time_zone is not None:
-        check_time_zone(time_zone, where="--timezone")
         preset = replace(preset, variants=tuple(replace(variant, time_zone=time_zone) for variant in preset.variants))
     key = load_or_create_key(key_path or key_path_for(warehouse)) if pseudonymize else None
     warehouse.parent.mkdir(parents=True, exist_ok=True)
