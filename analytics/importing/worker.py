@@ -55,10 +55,16 @@ def main(folder_text: str) -> int:
     # SIGTERM (cancel) stops at once; the status says "cancelled" already.
     signal.signal(signal.SIGTERM, lambda *_: os._exit(143))
     _write_status(folder, state="running", step="starting")
-
-    from analytics.errors import ShopLensError
-    from analytics.importing.limits import ImportLimits
-    from analytics.importing.load import StrictImportError, import_files
+    out_of_memory = (f"the file needs more than the {memory / (1 << 30):.1f} GiB of memory a validation may use; "
+                     "nothing was changed; split the export, or ask the administrator to raise "
+                     "SHOPLENS_IMPORT_WORKER_MEMORY")
+    try:
+        from analytics.errors import ShopLensError
+        from analytics.importing.limits import ImportLimits
+        from analytics.importing.load import StrictImportError, import_files
+    except MemoryError:
+        _write_status(folder, state="failed", step="stopped", message=out_of_memory)
+        return 0
 
     def progress(step: str) -> None:
         _write_status(folder, state="running", step=step)
@@ -78,9 +84,7 @@ def main(folder_text: str) -> int:
         _write_status(folder, state="failed", step="stopped", message=str(error).splitlines()[0])
         return 0
     except MemoryError:
-        _write_status(folder, state="failed", step="stopped", message=(
-            f"the file needs more than the {memory / (1 << 30):.1f} GiB of memory a validation may use; nothing "
-            "was changed; split the export, or ask the administrator to raise SHOPLENS_IMPORT_WORKER_MEMORY"))
+        _write_status(folder, state="failed", step="stopped", message=out_of_memory)
         return 0
     except Exception as error:  # noqa: BLE001 - the page gets one line; the log keeps the rest
         import traceback
