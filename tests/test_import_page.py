@@ -90,7 +90,9 @@ def test_a_file_in_the_wrong_format_shows_the_problem_not_a_traceback(monkeypatc
     app.text_input(key="data_path").set_value(str(wrong)).run()
 
     assert not app.exception
-    assert any("wrong.csv" in error.value and "preset 'taobao' needs" in error.value for error in app.error)
+    assert any("wrong.csv" in error.value and "the 'taobao' layout needs" in error.value for error in app.error)
+    # The message says what is expected, never what the file holds.
+    assert not any("a;b;c" in error.value for error in app.error)
     assert _events(imported) == TINY_EVENTS + 2
 
 
