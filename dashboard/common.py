@@ -26,6 +26,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from analytics import formatting
+from analytics.output import safe_csv_bytes
 from analytics.errors import ShopLensError
 # Pages format through `common`; these names are re-exported for them.
 from analytics.formatting import (  # noqa: F401
@@ -425,11 +426,40 @@ def no_supported_analyses(info: WarehouseInfo) -> None:
 
 
 def signed_in_name() -> str:
-    """The signed-in person's e-mail (or name), "" when sign-in is not configured or nobody is signed in."""
-    user = st.user
-    if not user.get("is_logged_in", False):
+    """Who is using the app: the signed-in e-mail, or the local admin's when sign-in is off ("" when unknown)."""
+    from dashboard.access import current_user
+
+    try:
+        return current_user().email
+    except ShopLensError:
         return ""
-    return str(user.get("email") or user.get("name") or "")
+
+
+def export_button(label: str, data: pd.DataFrame | Callable[[], pd.DataFrame], file_name: str, *, key: str,
+                  what: str, **kwargs: Any) -> None:
+    """A CSV download of people-level rows (user ids, carts, customers) that is written to the audit log.
+
+    Args:
+        label: the button's text.
+        data: the rows, or a function returning them (computed when the page draws the button).
+        file_name: the CSV's name.
+        key: the button's key.
+        what: what the rows are, for the audit log ("users who dropped before step 3").
+        kwargs: passed to `st.download_button` (help, icon, type, disabled, ...).
+    """
+    frame = data() if callable(data) else data
+    # Who and where are worked out now and passed on: the callback runs before the next script run,
+    # outside the page's navigation.
+    st.download_button(label, data=to_csv(frame), file_name=file_name, mime="text/csv", key=key,
+                       on_click=_record_export,
+                       args=(what, file_name, len(frame), signed_in_name() or "unknown", open_warehouse().info.path),
+                       **kwargs)
+
+
+def _record_export(what: str, file_name: str, rows: int, user: str, warehouse: Path) -> None:
+    from analytics import audit
+
+    audit.record("export", user, {"what": what, "file": file_name, "rows": rows}, warehouse=warehouse)
 
 
 # --------------------------------------------------------------------------- numbers
@@ -454,5 +484,9 @@ def format_value(value: float | None, unit: str) -> str:
 
 
 def to_csv(data: pd.DataFrame) -> bytes:
-    """CSV bytes with a BOM so spreadsheet apps read Chinese titles correctly."""
-    return data.to_csv(index=False).encode("utf-8-sig")
+    """CSV bytes for a download: a BOM so spreadsheet apps read Chinese titles, and no cell a spreadsheet runs.
+
+    Cells that begin like a formula (`=`, `+`, `-`, `@`, tab, carriage return) come from imported titles and
+    ids; `analytics.output.safe_csv_bytes` neutralises them, numbers stay numbers.
+    """
+    return safe_csv_bytes(data)

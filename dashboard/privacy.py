@@ -121,7 +121,7 @@ def budget_caption(epsilon: float, charged: float, spent_today: float, daily_eps
 
 def dp_csv_button(frame: pd.DataFrame, file_name: str, *, key: str, label: str = "DP CSV") -> None:
     """A download of a DP export: only noisy figures, their ± and the ε they cost."""
-    st.download_button(label, data=frame.to_csv(index=False).encode("utf-8-sig"), file_name=f"{file_name}.csv",
+    st.download_button(label, data=common.to_csv(frame), file_name=f"{file_name}.csv",
                        mime="text/csv", key=key, type="tertiary", icon=":material/download:", on_click="ignore",
                        help="The noisy figures with their 95% accuracy and the ε they cost")
 

@@ -54,23 +54,23 @@ def saved_views_bar(page: str, settings: Sequence[str], *, noun: str = "view") -
             st.text_input("Name", key=_key(page, "name"), max_chars=80, placeholder="e.g. Checkout on mobile")
             st.checkbox("Include the sidebar's dates and filters", key=_key(page, "with_filters"),
                         help="Off: the view opens with whatever dates and filters are chosen then.")
+            # Callbacks run before the next script run, outside the page: they get the warehouse and user now.
             st.button("Save", key=_key(page, "save"), type="primary", icon=":material/save:",
-                      on_click=_save, args=(page, tuple(settings)))
+                      on_click=_save, args=(page, tuple(settings), warehouse, common.signed_in_name()))
             if views:
                 doomed = st.selectbox(f"Delete a saved {noun}", list(by_name), index=None,
                                       key=_key(page, "delete_choice"), placeholder="Choose one")
                 st.button("Delete", key=_key(page, "delete"), icon=":material/delete:", disabled=doomed is None,
-                          on_click=_delete, args=(page, doomed))
+                          on_click=_delete, args=(page, doomed, warehouse))
     if message := st.session_state.pop(_key(page, "message"), None):
         st.toast(common.plain(message), icon=":material/bookmark:")
 
 
-def _save(page: str, settings: tuple[str, ...]) -> None:
+def _save(page: str, settings: tuple[str, ...], warehouse, user: str) -> None:
     keys = settings + (FILTER_SETTINGS if st.session_state.get(_key(page, "with_filters")) else ())
     values = {key: _to_json(st.session_state[key]) for key in keys if key in st.session_state}
     try:
-        view = save_view(common.open_warehouse().info.path, page, st.session_state.get(_key(page, "name"), ""),
-                         values, saved_by=common.signed_in_name())
+        view = save_view(warehouse, page, st.session_state.get(_key(page, "name"), ""), values, saved_by=user)
     except ShopLensError as error:
         st.session_state[_key(page, "message")] = f"Not saved: {error}"
         return
@@ -87,8 +87,8 @@ def _open(page: str, by_name: dict) -> None:
         st.session_state[_key(page, "message")] = f"Opened “{view.name}”"
 
 
-def _delete(page: str, name: str | None) -> None:
-    if name and delete_view(common.open_warehouse().info.path, page, name):
+def _delete(page: str, name: str | None, warehouse) -> None:
+    if name and delete_view(warehouse, page, name):
         st.session_state[_key(page, "message")] = f"Deleted “{name}”"
 
 

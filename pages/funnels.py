@@ -173,9 +173,10 @@ if access.allowed("export_user_level"):
             step_number = query.labels.index(dropped_before) + 1
             dropped = common.cached(dropped_users, query, filters, step_number)
             noun = "user" if len(dropped) == 1 else "users"
-            st.download_button(f"{common.format_count(len(dropped))} {noun} (CSV)", data=common.to_csv(dropped),
-                               file_name=f"dropped-before-step-{step_number}.csv", mime="text/csv",
-                               key="funnel_download_dropped", icon=":material/download:", on_click="ignore")
+            common.export_button(f"{common.format_count(len(dropped))} {noun} (CSV)", dropped,
+                                 f"dropped-before-step-{step_number}.csv", key="funnel_download_dropped",
+                                 what=f"users who dropped before step {step_number} ({dropped_before})",
+                                 icon=":material/download:")
 
 if breakdown_column is not None and result.breakdown is not None:
     with breakdown_column:

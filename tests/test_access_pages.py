@@ -145,11 +145,13 @@ def test_an_admin_can_open_the_data_page(monkeypatch, warehouse):
 def test_a_sign_in_is_recorded_once_per_session(monkeypatch, warehouse):
     app = run_as(monkeypatch, warehouse, "analyst")
     app.run()
-    log = warehouse.parent / "audit.jsonl"
-    lines = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
-    assert len(lines) == 1
-    assert lines[0]["event"] == "sign_in" and lines[0]["user"] == "ana.analyst@shop.example"
-    assert lines[0]["details"]["role"] == "analyst"
+    from analytics import audit
+
+    entries = audit.read(warehouse=warehouse)
+    assert len(entries) == 1
+    entry = entries.iloc[0]
+    assert entry["event"] == "sign_in" and entry["user"] == "ana.analyst@shop.example"
+    assert entry["details"]["role"] == "analyst"
 
 
 def test_open_access_is_a_local_admin_with_a_note(monkeypatch, warehouse):

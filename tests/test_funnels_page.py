@@ -155,3 +155,49 @@ def test_an_hourly_trend_on_a_short_period_and_a_daily_one_on_a_long_period(monk
                                                       "to": "2025-12-31"})
     assert any("hourly trend needs a period of at most 14 days, and this one has 31" in caption.value
                for caption in month.caption)
+
+
+def test_downloading_users_is_written_to_the_audit_log(monkeypatch, tmp_path) -> None:
+    import shutil
+
+    from analytics import audit
+    from analytics.warehouse import build_warehouse
+    from tests.tiny_shop import write_tiny_shop
+
+    warehouse = tmp_path / "warehouse.duckdb"
+    build_warehouse(write_tiny_shop(tmp_path / "source"), warehouse)
+    app = open_page(monkeypatch, warehouse)
+    app.selectbox(key="funnel_dropped_before").set_value("cart").run()
+    button = next(button for button in app.get("download_button") if button.proto.label == "1 user (CSV)")
+    button.click().run()
+
+    (entry,) = audit.read(warehouse=warehouse, event="export").to_dict("records")
+    # Open access: the local admin exported U3, who viewed and never carted.
+    assert entry["details"] == {"what": "users who dropped before step 2 (cart)", "file": "dropped-before-step-2.csv",
+                                "rows": 1}
+    assert entry["user"]
+    shutil.rmtree(tmp_path / "source")
+
+
+def test_a_saved_funnel_reopens_with_all_its_settings(monkeypatch, tmp_path) -> None:
+    from analytics.saved_views import list_views
+    from analytics.warehouse import build_warehouse
+    from tests.tiny_shop import write_tiny_shop
+
+    warehouse = tmp_path / "warehouse.duckdb"
+    build_warehouse(write_tiny_shop(tmp_path / "source"), warehouse)
+    app = open_page(monkeypatch, warehouse, {"funnel_by": "Device", "funnel_window": "30m"})
+    app.text_input(key="saved_views:funnels:name").set_value("Mobile checkout").run()
+    app.button(key="saved_views:funnels:save").click().run()
+    (view,) = list_views(warehouse, "funnels")
+    assert view.name == "Mobile checkout"
+    assert (view.parameters["funnel_by"], view.parameters["funnel_window"], view.parameters["funnel_steps"]) == (
+        "Device", "30m", 3)
+
+    # Change the funnel, then open the saved one: every setting comes back, defaults included.
+    app.selectbox(key="funnel_by").set_value("Channel").run()
+    app.selectbox(key="funnel_window").set_value("1d").run()
+    app.selectbox(key="saved_views:funnels:open").set_value("Mobile checkout").run()
+    assert app.selectbox(key="funnel_by").value == "Device"
+    assert app.selectbox(key="funnel_window").value == "30m"
+    assert not app.exception
