@@ -13,7 +13,8 @@ import sys
 from typing import NoReturn, Sequence
 
 from analytics.commands import (
-    build, cart_dropoff, customers, explain, features, forecast, funnel, importing, info, kpis, predict, recommend,
+    build, cart_dropoff, customers, explain, features, forecast, funnel, importing, info, kpis, models, predict,
+    recommend,
 )
 from analytics.errors import ShopLensError
 
@@ -21,7 +22,7 @@ USAGE_ERROR = 2
 
 # In the order `shoplens --help` lists them.
 COMMANDS = (build, info, kpis, funnel, cart_dropoff, customers, predict, forecast, recommend, features, explain,
-            importing)
+            importing, models)
 
 
 class _Parser(argparse.ArgumentParser):
