@@ -337,3 +337,20 @@ def _stop_worker(store: ModelStore) -> None:
         pid = json.loads(store.worker_path.read_text())["pid"]
         os.kill(pid, signal.SIGTERM)
         wait_until(lambda: not scheduling.worker_running(store), timeout=20)
+
+
+def test_with_the_worker_off_jobs_wait_until_someone_runs_them(warehouse, monkeypatch):
+    from analytics.models.worker import run_queued
+
+    monkeypatch.setenv("SHOPLENS_MODEL_WORKER", "off")
+    pending = loading.load("alpha", {"value": 3}, warehouse=warehouse, registry=REGISTRY)
+    assert isinstance(pending, loading.Pending)
+    assert pending.progress.line == "waiting for the worker… 0 of 1 models ready"
+    time.sleep(0.3)
+    assert not scheduling.worker_running(ModelStore(warehouse))
+
+    records = run_queued(warehouse, REGISTRY)
+
+    assert [(record.name, record.status) for record in records] == [("alpha", "ready")]
+    ready = loading.load("alpha", {"value": 3}, warehouse=warehouse, registry=REGISTRY)
+    assert isinstance(ready, loading.Ready) and ready.artifact["value"] == 3

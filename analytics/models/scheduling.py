@@ -26,6 +26,8 @@ from analytics.models.store import JobRecord, ModelStore, code_version, read_jso
 
 # Another start within this many seconds is skipped: twenty sessions noticing at once start one worker.
 SPAWN_GRACE_SECONDS = 1.0
+# "off" queues jobs without starting workers: a supervisor (or a test) runs `python -m analytics.models.worker`.
+WORKER_SETTING = "SHOPLENS_MODEL_WORKER"
 
 
 def worker_running(store: ModelStore) -> bool:
@@ -56,10 +58,10 @@ def start_worker(warehouse: Path, registry: str = DEFAULT_REGISTRY, *, idle_seco
         idle_seconds: how long the worker waits for more jobs before it exits (its default when None).
 
     Returns:
-        True when a worker process was started.
+        True when a worker process was started; never when `$SHOPLENS_MODEL_WORKER` is "off".
     """
     store = ModelStore(warehouse)
-    if worker_running(store):
+    if os.environ.get(WORKER_SETTING, "").strip().lower() in ("off", "0", "no", "false") or worker_running(store):
         return False
     stamp = store.root / f"{store.warehouse.name}.worker.started"
     store.root.mkdir(parents=True, exist_ok=True)

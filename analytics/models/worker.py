@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import fcntl
-import gc
 import json
 import os
 import signal
@@ -108,10 +107,11 @@ class Worker:
         """Work until idle; returns the exit code (0, also when another worker had the lock)."""
         if not self.acquire():
             return 0
+        previous = {}
         if threading.current_thread() is threading.main_thread():
             # Signals reach only the main thread; a worker run in a thread (tests) cancels at progress steps.
-            signal.signal(signal.SIGUSR1, self._on_cancel_signal)
-            signal.signal(signal.SIGTERM, self._on_stop_signal)
+            previous = {number: signal.signal(number, handler) for number, handler in
+                        ((signal.SIGUSR1, self._on_cancel_signal), (signal.SIGTERM, self._on_stop_signal))}
             # A process inherits its parent's blocked signals (a test runner's thread may block them).
             signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGUSR1, signal.SIGTERM})
         try:
@@ -137,6 +137,9 @@ class Worker:
             return 0
         finally:
             self.release()
+            # Run in another program's process (tests, `run_queued`), leave its signals as they were.
+            for number, handler in previous.items():
+                signal.signal(number, handler)
 
     def _has_work(self) -> bool:
         version = _current_version(self.store.warehouse)
@@ -293,7 +296,6 @@ class Worker:
         for kind in ("cancel", "wanted"):
             self.store.clear_mark(version, record.job_id, kind)
         self._write_state()
-        gc.collect()
         return record
 
     _in_job = False
@@ -308,6 +310,24 @@ class Worker:
         self.stopping = True
         if self._in_job:
             raise WorkerStopped()
+
+
+def run_queued(warehouse: Path | str, registry: str = DEFAULT_REGISTRY, patience: float = 600.0) -> list[JobRecord]:
+    """Run every queued job of the warehouse in this process, then return the current version's records.
+
+    For tests and scripts that want the models now (the app never calls it). When another worker
+    holds the lock, waits up to `patience` seconds for it to finish instead.
+
+    Raises:
+        ShopLensError: the lock stayed taken for `patience` seconds.
+    """
+    worker = Worker(Path(warehouse), load_registry(registry), idle_seconds=0.0)
+    if not worker.acquire(patience=patience):
+        raise ShopLensError(f"another worker kept the lock of {warehouse} for {patience:g} s")
+    worker.release()
+    worker.run()
+    version = _current_version(worker.store.warehouse)
+    return worker.store.records(version) if version else []
 
 
 def _current_version(warehouse: Path) -> str | None:
