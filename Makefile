@@ -14,7 +14,7 @@ export SHOPLENS_WAREHOUSE ?= .shoplens/warehouse.duckdb
 
 run: warehouse
 	@echo "ShopLens is at http://localhost:$(PORT)"
-	$(BIN)/streamlit run app.py --server.port $(PORT) --server.address $(ADDRESS)
+	$(BIN)/streamlit run dashboard/server.py --server.port $(PORT) --server.address $(ADDRESS)
 
 test: warehouse
 	$(BIN)/pytest

@@ -8,7 +8,7 @@ from analytics.cart_dropoff import load_cart_dropoff, load_winback_segment
 from analytics.charts import cart_dropoff as charts
 from analytics.explain.cart_conversion import train_cart_model
 from analytics.overview import filter_options
-from pages import common, explanation_panel
+from dashboard import common, explanation_panel
 
 # Window choices: label -> hours. The label is what the URL carries (?within=24h).
 WINDOWS = {"1h": 1.0, "6h": 6.0, "12h": 12.0, "24h": 24.0, "48h": 48.0, "72h": 72.0, "7d": 168.0}
@@ -34,8 +34,8 @@ if filters is None:
 
 with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
     window = st.segmented_control("Abandoned if not bought within", list(WINDOWS), default="24h",
-                                  key="within", bind="query-params", required=True)
-    by_label = st.selectbox("Break down by", list(BREAKDOWNS), key="by", bind="query-params", width=240)
+                                  key="cart_within", bind="query-params", required=True)
+    by_label = st.selectbox("Break down by", list(BREAKDOWNS), key="cart_by", bind="query-params", width=240)
 by = BREAKDOWNS.get(by_label or "Price band", "price_band")
 within_hours = WINDOWS.get(window or "24h", 24.0)
 dropoff = common.cached(load_cart_dropoff, filters, within_hours)
@@ -88,11 +88,11 @@ with st.container(border=True):
             st.caption(f"{len(winback):,} carts; those bought later after all are marked recovered.")
         # A callable: the CSV of every abandoned cart is written only when downloaded, not on each rerun.
         st.download_button("CSV", data=lambda: common.to_csv(winback), file_name="cart-winback.csv", mime="text/csv",
-                           key="download_winback", type="tertiary", icon=":material/download:", on_click="ignore",
+                           key="cart_download_winback", type="tertiary", icon=":material/download:", on_click="ignore",
                            help="Download every abandoned cart (user, product, price, device, channel) as CSV")
     st.dataframe(winback.head(200), hide_index=True, height=240)
 
-use_history = st.toggle("Learn from all history up to the end date", value=True, key="model_history",
+use_history = st.toggle("Learn from all history up to the end date", value=True, key="cart_model_history",
                         help="More carts give a steadier model; off learns from the chosen dates only.")
 training_filters = replace(filters, start_date=options.first_date) if use_history else filters
 explanation_panel.show_trained(train_cart_model, training_filters, within_hours, key="cart",

@@ -14,7 +14,7 @@ from analytics.importing import (
     list_rejects,
 )
 from analytics.importing.preview import mapping_frame, preview_file
-from pages import common
+from dashboard import common
 
 
 def _validate(path: Path, preset_name: str, target: Path, strict: bool, pseudonymize: bool) -> None:

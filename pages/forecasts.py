@@ -16,8 +16,8 @@ from analytics.forecasting.run import ForecastRequest, series_view
 from analytics.forecasting.series import history_preview
 from analytics.forecasting.stock import read_stock_csv, stock_table, stock_view
 from analytics.overview import filter_options
-from pages import common, explanation_panel
-from pages.forecasts_run import cached_components, cached_day_explanation, cached_run, run_with_status
+from dashboard import common, explanation_panel
+from dashboard.forecasts_run import cached_components, cached_day_explanation, cached_run, run_with_status
 
 # Choices: label -> engine value. Bound widgets put the label in the URL (?level=Category).
 LEVELS = {"Total": "total", "Category": "category", "Product (top 10)": "product", "Channel": "channel",
@@ -44,13 +44,13 @@ st.caption("Forecasts learn from all history up to the sidebar's *To* date (the 
            "the history; each series' champion is the model with the lowest backtest MASE.")
 
 with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
-    level_label = st.selectbox("Level", list(LEVELS), index=1, key="level", bind="query-params", width=170)
-    measure_label = st.segmented_control("Forecast", list(MEASURES), default="Units", key="measure",
+    level_label = st.selectbox("Level", list(LEVELS), index=1, key="forecast_level", bind="query-params", width=170)
+    measure_label = st.segmented_control("Forecast", list(MEASURES), default="Units", key="forecast_measure",
                                          bind="query-params", required=True)
-    horizon_label = st.selectbox("Horizon", list(HORIZONS), index=2, key="horizon", bind="query-params", width=120)
-    folds_label = st.selectbox("Backtest", list(FOLDS), index=1, key="folds", bind="query-params", width=110)
-    country = st.selectbox("Holidays of", list(COUNTRIES), key="country", bind="query-params", width=110)
-    arena_label = st.segmented_control("Arena", list(ARENAS), default="All models", key="arena",
+    horizon_label = st.selectbox("Horizon", list(HORIZONS), index=2, key="forecast_horizon", bind="query-params", width=120)
+    folds_label = st.selectbox("Backtest", list(FOLDS), index=1, key="forecast_folds", bind="query-params", width=110)
+    country = st.selectbox("Holidays of", list(COUNTRIES), key="forecast_country", bind="query-params", width=110)
+    arena_label = st.segmented_control("Arena", list(ARENAS), default="All models", key="forecast_arena",
                                        bind="query-params", required=True,
                                        help="All models: seasonal naive, AutoETS, AutoARIMA, MSTL, Prophet, global "
                                             "LightGBM and their ensemble. Fast models: seasonal naive, ETS and "
@@ -63,11 +63,11 @@ horizon = HORIZONS.get(horizon_label or "28 days", 28)
 with st.expander("Plan a promotion", icon=":material/sell:"):
     st.caption("A promotion entered here counts as known ahead, like one in the promotions table. Promotions "
                "seen only in past sales are never assumed for the future.")
-    planned = st.toggle("Add a planned promotion (all products)", key="promotion_on")
+    planned = st.toggle("Add a planned promotion (all products)", key="forecast_promotion_on")
     first_day = filters.end_date + timedelta(days=1)
-    promotion_days = st.date_input("Days", value=(first_day, first_day + timedelta(days=2)), key="promotion_days",
+    promotion_days = st.date_input("Days", value=(first_day, first_day + timedelta(days=2)), key="forecast_promotion_days",
                                    disabled=not planned, format="YYYY-MM-DD")
-    discount = st.slider("Discount", 0.05, 0.6, 0.2, 0.05, key="promotion_discount", disabled=not planned,
+    discount = st.slider("Discount", 0.05, 0.6, 0.2, 0.05, key="forecast_promotion_discount", disabled=not planned,
                          format="percent")
 
 promotions = ()
@@ -84,10 +84,10 @@ request = ForecastRequest(level=level, measure=measure, horizon=horizon,
 
 with st.container(horizontal=True, gap="small"):
     # The click is kept in session state by its callback, so it survives any rerun before the run starts.
-    st.button("Run forecast", key="run_forecast", type="primary", icon=":material/play_arrow:",
+    st.button("Run forecast", key="forecast_run_forecast", type="primary", icon=":material/play_arrow:",
               on_click=st.session_state.__setitem__, args=(PENDING_KEY, True))
     # Any click reruns the page, which interrupts a run in progress at its next progress update.
-    st.button("Stop", key="stop", icon=":material/stop:", help="Cancel the run in progress")
+    st.button("Stop", key="forecast_stop", icon=":material/stop:", help="Cancel the run in progress")
 
 run = cached_run(request)
 run_clicked = st.session_state.pop(PENDING_KEY, False)
@@ -99,7 +99,7 @@ if run is None and run_clicked:
         st.stop()
 if run is None:
     common.empty_state(
-        f"Press **Run forecast** to backtest the models on every {level_label.lower()} series and forecast "
+        f"Press “Run forecast” to backtest the models on every {level_label.lower()} series and forecast "
         f"{horizon} days of {measure}. Runs are kept until the data is rebuilt.",
         title="Not run yet", icon=":material/play_circle:")
     # The history is one cached query, so the manager sees the data before any model is fitted.
@@ -111,7 +111,7 @@ if run is None:
         shown = preview["unique_id"].nunique()
         common.chart_card(f"History: daily {measure} by {level_label.lower()}",
                           charts.history_preview_figure(preview, measure=measure), preview,
-                          file_name=f"history-{level}-{measure}", key="history_preview",
+                          file_name=f"history-{level}-{measure}", key="forecast_history_preview",
                           caption=f"The {shown} largest series, up to {filters.end_date:%d %b %Y}")
     st.stop()
 
@@ -119,7 +119,7 @@ ids = list(run.arena.champions["unique_id"])
 if run.arena.skipped:
     st.caption(f":material/info: Not forecast ({len(run.arena.skipped)}): "
                + "; ".join(f"{run.label(unique_id)}: {why}" for unique_id, why in list(run.arena.skipped.items())[:5]))
-unique_id = st.selectbox("Series", ids, key="series", bind="query-params", format_func=run.label)
+unique_id = st.selectbox("Series", ids, key="forecast_series", bind="query-params", format_func=run.label)
 view = series_view(run, unique_id or ids[0])
 champion = view.champion
 champion_title = MODEL_TITLES.get(champion["model"], champion["model"])
@@ -151,7 +151,7 @@ if run.arena.global_model is not None and view.unique_id in run.arena.global_mod
     else:
         day_options = [f"{day:%Y-%m-%d}" for day in days.days]
         highest = day_options.index(f"{days.highest_day:%Y-%m-%d}")
-        chosen_day = st.selectbox("Forecast day", day_options, index=highest, key="why_day", bind="query-params",
+        chosen_day = st.selectbox("Forecast day", day_options, index=highest, key="forecast_why_day", bind="query-params",
                                   format_func=lambda text: f"{datetime.fromisoformat(text):%a %d %b %Y}",
                                   help="Days after the data ends; the default is the highest LightGBM forecast.",
                                   width=220)
@@ -162,7 +162,7 @@ if run.arena.global_model is not None and view.unique_id in run.arena.global_mod
             f"Why {view.label} gets {day_row.raw_output:,.0f} {measure} on "
             f"{datetime.fromisoformat(day_row.row_id):%a %d %b}",
             explanation_charts.waterfall_figure(day_row), explanation_charts.waterfall_table(day_row),
-            file_name=f"why-{unique_id}-{day_row.row_id}", key="why_day_chart",
+            file_name=f"why-{unique_id}-{day_row.row_id}", key="forecast_why_day_chart",
             caption=(f"The global LightGBM model ({'the champion' if is_champion else 'one of the arena'}), "
                      f"SHAP in {measure}: from the base value {day_row.base_value:,.1f} to the forecast "
                      f"{day_row.raw_output:,.1f}. Features use only history up to {days.data_end:%d %b %Y}, "
@@ -176,15 +176,15 @@ with board:
               + (f"; runner-up {MODEL_TITLES.get(runner_up, runner_up)} {champion['runner_up_mase']:.2f}"
                  if runner_up else ""))
     common.chart_card("Leaderboard", charts.leaderboard_figure(view.leaderboard), view.leaderboard,
-                      file_name=f"leaderboard-{unique_id}", key="leaderboard", caption=reason)
+                      file_name=f"leaderboard-{unique_id}", key="forecast_leaderboard", caption=reason)
 with backtest:
     common.chart_card("Backtest of the champion", charts.backtest_figure(view.backtest, view.history,
                                                                          champion["model"]),
-                      view.backtest, file_name=f"backtest-{unique_id}", key="backtest",
+                      view.backtest, file_name=f"backtest-{unique_id}", key="forecast_backtest",
                       caption="Each fold forecast from its cutoff, against what happened")
 
 st.subheader("Drivers", anchor=False)
-if st.toggle("Show Prophet's components (trend, weekly, yearly, holidays, promotions)", key="components",
+if st.toggle("Show Prophet's components (trend, weekly, yearly, holidays, promotions)", key="forecast_components",
              bind="query-params"):
     try:
         components = cached_components(run, request, view.unique_id)
@@ -192,18 +192,18 @@ if st.toggle("Show Prophet's components (trend, weekly, yearly, holidays, promot
         common.empty_state(str(error), title="No components", icon=":material/timeline:")
     else:
         common.chart_card("What drives the forecast", charts.components_figure(components), components,
-                          file_name=f"components-{unique_id}", key="components_chart",
+                          file_name=f"components-{unique_id}", key="forecast_components_chart",
                           caption="Prophet fitted on log(1 + demand): the trend in units, the rest as % effects")
 
 st.subheader("Stock", anchor=False)
 with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
-    lead_time = st.number_input("Lead time (days)", 1, horizon, min(7, horizon), key="lead_time",
+    lead_time = st.number_input("Lead time (days)", 1, horizon, min(7, horizon), key="forecast_lead_time",
                                 bind="query-params", width=150)
     service_label = st.segmented_control("Service level", list(SERVICE_LEVELS), default="95%",
-                                         key="service_level", bind="query-params", required=True)
-    on_hand = st.number_input("On hand (what-if)", 0.0, value=None, step=1.0, key="on_hand",
+                                         key="forecast_service_level", bind="query-params", required=True)
+    on_hand = st.number_input("On hand (what-if)", 0.0, value=None, step=1.0, key="forecast_on_hand",
                               placeholder="units in stock", width=170)
-stock_file = st.file_uploader("Import stock levels (CSV with unique_id, on_hand)", type="csv", key="stock_file")
+stock_file = st.file_uploader("Import stock levels (CSV with unique_id, on_hand)", type="csv", key="forecast_stock_file")
 service_level = SERVICE_LEVELS.get(service_label or "95%", 0.95)
 lead_time = int(min(lead_time or 7, horizon))
 try:
@@ -229,7 +229,7 @@ if stock.is_at_risk:
 common.chart_card("Stock against the forecast",
                   charts.stock_figure(view.forecast, lead_time, stock.reorder_point, stock.on_hand),
                   view.forecast[["ds", "yhat", "yhat_lower_95", "yhat_upper_95"]], file_name=f"stock-{unique_id}",
-                  key="stock", caption="Cumulative forecast demand; without a stock level this is a what-if")
+                  key="forecast_stock", caption="Cumulative forecast demand; without a stock level this is a what-if")
 if levels:
     table = stock_table(run.arena.champion_forecast(), lead_time, service_level, levels)
     st.dataframe(table, hide_index=True)

@@ -4,7 +4,7 @@ import streamlit as st
 
 from analytics.charts import overview as charts
 from analytics.overview import filter_options, load_overview
-from pages import common
+from dashboard import common
 
 warehouse = common.open_warehouse()
 options = common.cached(filter_options)

@@ -25,7 +25,7 @@ import pytest
 from analytics.filters import Filters
 from analytics.overview import filter_options, load_overview
 from analytics.warehouse import inspect_warehouse
-from pages import available_pages
+from dashboard.navigation import available_pages
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -68,7 +68,7 @@ def app_url(chromium: Path, sample_warehouse: Path, tmp_path_factory: pytest.Tem
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
     env.pop("SHOPLENS_CURRENCY", None)
     command = [
-        sys.executable, "-m", "streamlit", "run", "app.py",
+        sys.executable, "-m", "streamlit", "run", "dashboard/server.py",
         "--server.port", str(port),
         "--server.address", "127.0.0.1",
         "--server.headless", "true",
@@ -158,7 +158,7 @@ def test_a_shared_link_applies_its_filters(page, app_url, sample_warehouse):
         end = options.last_date - timedelta(days=1)
         filters = Filters(end - timedelta(days=6), end, channels=(channel,))
         expected = load_overview(con, filters)
-    from pages import common
+    from dashboard import common
 
     query = f"from={filters.start_date:%Y-%m-%d}&to={filters.end_date:%Y-%m-%d}&channel={channel}"
     _open(page, f"{app_url}/?{query}")

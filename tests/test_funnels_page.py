@@ -52,7 +52,7 @@ def test_default_funnel_counts_users(monkeypatch, tiny_warehouse) -> None:
 
 def test_the_url_sets_the_funnel(monkeypatch, tiny_warehouse) -> None:
     app = open_page(monkeypatch, tiny_warehouse,
-                    {"steps": "2", "step1": "view", "step2": "purchase", "mode": "Strict", "count": "Sessions"})
+                    {"funnel_steps": "2", "funnel_step1": "view", "funnel_step2": "purchase", "funnel_mode": "Strict", "funnel_count": "Sessions"})
     values = metrics(app)
     # Five sessions view; a cart comes between view and purchase in both buying sessions.
     assert values["Entered (sessions)"] == "5"
@@ -60,7 +60,7 @@ def test_the_url_sets_the_funnel(monkeypatch, tiny_warehouse) -> None:
 
 
 def test_breakdown_adds_a_chart(monkeypatch, tiny_warehouse) -> None:
-    app = open_page(monkeypatch, tiny_warehouse, {"by": "Device"})
+    app = open_page(monkeypatch, tiny_warehouse, {"funnel_by": "Device"})
     assert len(app.get("plotly_chart")) == 4
     assert len(app.get("download_button")) == 4
 
@@ -68,7 +68,7 @@ def test_breakdown_adds_a_chart(monkeypatch, tiny_warehouse) -> None:
 def test_comparison_is_drawn_when_asked(monkeypatch, tiny_warehouse) -> None:
     app = open_page(monkeypatch, tiny_warehouse, {"from": "2025-01-02", "to": "2025-01-03"})
     assert len(app.get("plotly_chart")) == 3
-    app.toggle(key="compare").set_value(True).run()
+    app.toggle(key="funnel_compare").set_value(True).run()
     assert not app.exception
     assert len(app.get("plotly_chart")) == 4
     assert len(app.get("download_button")) == 4
@@ -77,7 +77,7 @@ def test_comparison_is_drawn_when_asked(monkeypatch, tiny_warehouse) -> None:
 def test_dropped_users_download_on_request(monkeypatch, tiny_warehouse) -> None:
     app = open_page(monkeypatch, tiny_warehouse)
     assert len(app.get("download_button")) == 3
-    app.selectbox(key="dropped_before").set_value("cart").run()
+    app.selectbox(key="funnel_dropped_before").set_value("cart").run()
     assert not app.exception
     buttons = app.get("download_button")
     assert len(buttons) == 4
@@ -86,14 +86,14 @@ def test_dropped_users_download_on_request(monkeypatch, tiny_warehouse) -> None:
 
 def test_changing_a_step_recomputes(monkeypatch, tiny_warehouse) -> None:
     app = open_page(monkeypatch, tiny_warehouse)
-    app.selectbox(key="step1").set_value("search").run()
+    app.selectbox(key="funnel_step1").set_value("search").run()
     # search -> cart -> purchase: only U2 searched (12:00), then carted (12:02) and bought (12:04).
     assert metrics(app)["Entered (users)"] == "1"
     assert metrics(app)["Completed"] == "1"
 
 
 def test_an_empty_period_explains_itself(monkeypatch, tiny_warehouse) -> None:
-    app = open_page(monkeypatch, tiny_warehouse, {"steps": "2", "step1": "purchase", "step2": "view",
+    app = open_page(monkeypatch, tiny_warehouse, {"funnel_steps": "2", "funnel_step1": "purchase", "funnel_step2": "view",
                                                   "from": "2025-01-03", "to": "2025-01-03"})
     assert app.info and "Nobody did “purchase”" in app.info[0].value
 
@@ -123,19 +123,19 @@ def test_figures_plot_the_engine_numbers(tiny_con) -> None:
 
 
 def test_an_exclusion_from_the_url(monkeypatch, tiny_warehouse) -> None:
-    app = open_page(monkeypatch, tiny_warehouse, {"steps": "2", "step1": "view", "step2": "purchase",
-                                                  "exclude": "cart", "exclude_category": "Books",
-                                                  "exclude_from": "1", "exclude_to": "2"})
+    app = open_page(monkeypatch, tiny_warehouse, {"funnel_steps": "2", "funnel_step1": "view", "funnel_step2": "purchase",
+                                                  "funnel_exclude": "cart", "funnel_exclude_category": "Books",
+                                                  "funnel_exclude_from": "1", "funnel_exclude_to": "2"})
     # U2 carted a book between viewing and buying; U1 (a phone) still converts.
     assert metrics(app)["Completed"] == "1"
-    app.selectbox(key="exclude_category").set_value("Any category").run()
+    app.selectbox(key="funnel_exclude_category").set_value("Any category").run()
     assert metrics(app)["Completed"] == "0"
-    app.selectbox(key="exclude").set_value("Nothing").run()
+    app.selectbox(key="funnel_exclude").set_value("Nothing").run()
     assert metrics(app)["Completed"] == "2"
 
 
 def test_counting_conversions(monkeypatch, tiny_warehouse) -> None:
-    app = open_page(monkeypatch, tiny_warehouse, {"count": "Conversions", "window": "30m"})
+    app = open_page(monkeypatch, tiny_warehouse, {"funnel_count": "Conversions", "funnel_window": "30m"})
     values = metrics(app)
     # Five attempts (U1 two, U2 one, U3 two), two of them converted.
     assert values["Entered (attempts)"] == "5"

@@ -28,7 +28,7 @@ class PageSpec:
         analysis: the capability it needs (`analytics.capabilities.ANALYSES`).
         help: one or two sentences shown as the navigation tooltip.
         has_charts: whether the page draws charts (the browser test waits for them).
-        views: further URL queries the browser test opens too, e.g. "tab=Segments" for a page
+        views: further URL queries the browser test opens too, e.g. "customers_tab=Segments" for a page
             whose tabs only compute when open.
         start_button: the label of the button that starts the page's on-demand work (training, a
             forecast run); the browser test clicks it and waits for the charts it brings.
@@ -64,10 +64,10 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("Management", "pages/customers.py", "Customers", ":material/group:", "customers",
              "Who the best customers are, who is slipping away and what each is worth: retention cohorts, "
              "RFM segments, lifetime value and purchase and churn probability.",
-             views=("tab=Segments", "tab=Value", "tab=Predictions")),
+             views=("customers_tab=Segments", "customers_tab=Value", "customers_tab=Predictions")),
     PageSpec("Management", "pages/forecasts.py", "Forecasts", ":material/trending_up:", "forecasts",
              "Backtested sales forecasts by category, product or channel, their drivers, and what they "
-             "mean for stock.", start_button="Run forecast", start_query="arena=Fast+models"),
+             "mean for stock.", start_button="Run forecast", start_query="forecast_arena=Fast+models"),
     PageSpec("Merchandising", "pages/recommendations.py", "Recommendations", ":material/recommend:",
              "recommendations", "What to show each shopper and which products sell together, with a reason "
              "for every item and a leaderboard of models.", start_button="Train the recommenders"),

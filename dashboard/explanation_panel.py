@@ -8,7 +8,7 @@ Write a trainer in `analytics/` that takes a warehouse connection first and retu
 Then, in the page, below the chart the model explains:
 
     from analytics.features.predictive import train_churn_model
-    from pages import explanation_panel
+    from dashboard import explanation_panel
 
     explanation_panel.show_trained(
         train_churn_model, key="churn", title="Why customers are predicted to churn",
@@ -53,7 +53,7 @@ from analytics.explain.cards import METRIC_LABELS, model_card, save_card
 from analytics.explain.explanation import ModelExplanation, explain_segment
 from analytics.explain.trained import TrainedModel
 from analytics.explain.tree_shap import TrainedExplanation, dependence_table, explain_row, explain_trained
-from pages import common
+from dashboard import common
 
 # Metrics shown as percentages; the rest with three decimals.
 RATIO_METRICS = {"base_rate", "wape"}

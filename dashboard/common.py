@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import os
+import re
 import threading
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -35,7 +36,7 @@ from analytics.formatting import (  # noqa: F401
     format_ratio,
     humanize,
 )
-from analytics.filters import Filters
+from analytics.filters import COMPARISONS, DATE_PRESETS, Filters, matching_preset, preset_range
 from analytics.overview import FilterOptions, Kpi
 from analytics.warehouse import (
     WarehouseInfo,
@@ -50,7 +51,12 @@ T = TypeVar("T")
 DEFAULT_DAYS = 30
 # Widget keys, which are also the URL query parameters.
 FILTER_KEYS = ("from", "to", "category", "channel", "device")
+COMPARISON_KEY = "compare_with"
+RANGE_KEY = "date_range"
+CUSTOM_RANGE = "Custom"
 _DEFAULTS_KEY = "shoplens_default_dates"
+# The comparison choices as shown (and carried in the URL) -> Filters.comparison.
+COMPARISON_CHOICES = {label.capitalize(): name for name, label in COMPARISONS.items()}
 CURRENCY_ENV = "SHOPLENS_CURRENCY"
 PLOTLY_CONFIG = {
     "displaylogo": False,
@@ -196,10 +202,17 @@ def sidebar_filters(options: FilterOptions) -> Filters | None:
     with st.sidebar:
         header = st.container(horizontal=True, vertical_alignment="center", horizontal_alignment="distribute")
         header.markdown("**Filters**", width="content")
+        # The quick range shows which preset the dates match ("Custom" otherwise); choosing one sets the dates.
+        current = (_date_state("from", defaults[0]), _date_state("to", defaults[1]))
+        st.session_state[RANGE_KEY] = matching_preset(*current, first, last) or CUSTOM_RANGE
+        st.selectbox("Dates", [*DATE_PRESETS, CUSTOM_RANGE], key=RANGE_KEY, on_change=_apply_preset,
+                     args=(first, last), help="Quick ranges end on the last day of the data.")
         start = st.date_input("From", value=defaults[0], min_value=first, max_value=last,
                               key="from", bind="query-params", format="YYYY-MM-DD")
         end = st.date_input("To", value=defaults[1], min_value=first, max_value=last,
                             key="to", bind="query-params", format="YYYY-MM-DD")
+        comparison = st.selectbox("Compare with", list(COMPARISON_CHOICES), key=COMPARISON_KEY, bind="query-params",
+                                  help="What changes on the tiles and the funnel comparison are measured against.")
         categories = st.multiselect("Category", options.categories, key="category", bind="query-params",
                                     placeholder="All categories")
         channels = st.multiselect("Channel", options.channels, key="channel", bind="query-params",
@@ -207,21 +220,42 @@ def sidebar_filters(options: FilterOptions) -> Filters | None:
         devices = st.multiselect("Device", options.devices, key="device", bind="query-params",
                                  placeholder="All devices")
         start, end = start or defaults[0], end or defaults[1]
+        comparison = COMPARISON_CHOICES.get(comparison or "", "previous_period")
         # Drawn last, into the header, so it knows whether anything differs from the defaults.
-        is_default = (start, end) == defaults and not (categories or channels or devices)
+        is_default = ((start, end) == defaults and not (categories or channels or devices)
+                      and comparison == "previous_period")
         header.button("Reset", key="reset_filters", type="tertiary", icon=":material/restart_alt:",
                       on_click=_reset_filters, args=(defaults,), disabled=is_default,
-                      help="Back to the last 30 days of data and every category, channel and device.")
+                      help="Back to the last 30 days of data, the previous period and every category, "
+                           "channel and device.")
         if end < start:
             st.caption(":material/swap_horiz: *From* is after *To*, so the two dates were swapped.")
             start, end = end, start
-    return Filters(start, end, tuple(categories), tuple(channels), tuple(devices))
+    return Filters(start, end, tuple(categories), tuple(channels), tuple(devices), comparison)
+
+
+def _date_state(key: str, default: date) -> date:
+    # Before its widget runs, a bound date is in the session (after the first run) or in the URL.
+    value = st.session_state.get(key)
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(st.query_params.get(key, ""))
+    except ValueError:
+        return default
+
+
+def _apply_preset(first: date, last: date) -> None:
+    preset = st.session_state.get(RANGE_KEY)
+    if preset in DATE_PRESETS:
+        st.session_state["from"], st.session_state["to"] = preset_range(preset, first, last)
 
 
 def _reset_filters(defaults: tuple[date, date]) -> None:
     # Bound widgets are reset through session state; Streamlit then updates the URL.
     start_key, end_key, *list_keys = FILTER_KEYS
     st.session_state[start_key], st.session_state[end_key] = defaults
+    st.session_state[COMPARISON_KEY] = next(iter(COMPARISON_CHOICES))
     for key in list_keys:
         st.session_state[key] = []
 
@@ -237,20 +271,50 @@ def reset_button(label: str = "Clear filters", key: str = "reset_filters_main") 
 
 
 def page_header(title: str, info: WarehouseInfo, filters: Filters | None = None) -> None:
-    """Title plus one line on the data: sample or not, period and comparison, source and build time."""
+    """Title plus one line on the data: sample or not, period, comparison and active filters, source and build.
+
+    Args:
+        title: the page's title.
+        info: the warehouse, for the sample badge, build time and source.
+        filters: the sidebar's filters; the period, what it is compared with and every active category,
+            channel and device filter are shown, so a screenshot or a shared link says what it shows.
+    """
     st.title(title, anchor=False)
     with st.container(horizontal=True, vertical_alignment="center", gap="small"):
         if info.is_sample:
             st.badge("Sample data", icon=":material/science:", color="orange")
         parts = []
         if filters is not None:
-            previous = filters.previous_period()
-            parts.append(f"{format_period(filters.start_date, filters.end_date)}, "
-                         f"compared with {format_period(previous.start_date, previous.end_date)}")
+            compared = filters.comparison_period()
+            parts.append(f"{format_period(filters.start_date, filters.end_date)}, compared with the "
+                         f"{filters.comparison_label} ({format_period(compared.start_date, compared.end_date)})")
+            for noun, values in (("Category", filters.categories), ("Channel", filters.channels),
+                                 ("Device", filters.devices)):
+                if values:
+                    parts.append(f"{noun}: {', '.join(values)}")
         if info.built_at is not None:
             built = f"built {format_day(info.built_at)} {info.built_at:%H:%M} UTC"
             parts.append(f"{built} from {Path(info.source).name or info.source}" if info.source else built)
-        st.caption(" · ".join(parts), width="content")
+        st.caption(plain(" · ".join(parts)), width="content")
+
+
+# Characters Markdown gives a meaning to; each is shown as typed when escaped with a backslash.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$=])")
+# Streamlit's :icon: and :colour[...] directives ignore backslashes, and "http://" or "www." start a link.
+_DIRECTIVE_OR_LINK = re.compile(r"(:|www(?=\\\.))", re.IGNORECASE)
+_ZERO_WIDTH_SPACE = "\u200b"
+
+
+def plain(text: object) -> str:
+    """`text` made safe for Streamlit's Markdown: shown as typed, never as markup, links or icons.
+
+    Product titles, categories and file names come from users' data; rendered as Markdown, a title such
+    as `![](http://host/beacon.png)` would make every browser fetch an image. Markdown characters are
+    escaped; after each colon (and in "www.") goes a zero-width space, which stops Streamlit's directives
+    and automatic links and is invisible.
+    """
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
+    return _DIRECTIVE_OR_LINK.sub(lambda match: match.group(0) + _ZERO_WIDTH_SPACE, escaped)
 
 
 KPI_MIN_WIDTH = 130
@@ -301,9 +365,9 @@ def chart_card(title: str, figure: go.Figure, data: pd.DataFrame, *, file_name: 
         with st.container(horizontal=True, vertical_alignment="top", horizontal_alignment="distribute",
                           wrap=False):
             with st.container(gap=None):
-                st.markdown(f"**{title}**")
+                st.markdown(f"**{plain(title)}**")
                 if caption:
-                    st.caption(caption)
+                    st.caption(plain(caption))
             st.download_button(
                 "CSV", data=to_csv(data), file_name=f"{file_name}.csv", mime="text/csv",
                 key=f"download_{key}", type="tertiary", icon=":material/download:", on_click="ignore",
@@ -313,8 +377,12 @@ def chart_card(title: str, figure: go.Figure, data: pd.DataFrame, *, file_name: 
 
 
 def empty_state(message: str, *, title: str = "Nothing to show", icon: str = ":material/search_off:") -> None:
-    """A calm info box saying why the page is empty and what to do."""
-    st.info(message, title=title, icon=icon)
+    """A calm info box saying why the page is empty and what to do; the message is shown as plain text.
+
+    Messages often quote data (a step's category, a shopper's id, an engine error naming a value), so
+    they are never read as Markdown.
+    """
+    st.info(plain(message), title=title, icon=icon)
 
 
 def warehouse_problem(info: WarehouseInfo) -> None:
@@ -347,6 +415,14 @@ def no_supported_analyses(info: WarehouseInfo) -> None:
             icon=":material/database:")
     for capability in info.capabilities.values():
         st.markdown(f"- **{humanize(capability.analysis)}**: {capability.reason}")
+
+
+def signed_in_name() -> str:
+    """The signed-in person's e-mail (or name), "" when sign-in is not configured or nobody is signed in."""
+    user = st.user
+    if not user.get("is_logged_in", False):
+        return ""
+    return str(user.get("email") or user.get("name") or "")
 
 
 # --------------------------------------------------------------------------- numbers

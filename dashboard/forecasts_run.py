@@ -18,7 +18,7 @@ import streamlit as st
 from analytics.errors import ShopLensError
 from analytics.forecasting.day_explanation import ForecastDayExplanation, explain_forecast_days
 from analytics.forecasting.run import ForecastRequest, ForecastRun, prophet_components, run_forecast
-from pages import common
+from dashboard import common
 
 MAX_RUNS = 16
 

@@ -27,7 +27,7 @@ from analytics.features.predictive import (
     train_purchase_model,
 )
 from analytics.filters import Filters
-from pages import common, explanation_panel
+from dashboard import common, explanation_panel
 
 # Segment choices: label -> column. The label is what the URL carries.
 SEGMENTS = {label: column for column, label in SEGMENT_LABELS.items()}

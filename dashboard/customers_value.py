@@ -17,7 +17,7 @@ import streamlit as st
 from analytics.customers.clv import Clv, load_clv
 from analytics.errors import ShopLensError
 from analytics.filters import Filters
-from pages import common
+from dashboard import common
 
 
 def cached_clv(filters: Filters, calibration_end: date, time_unit: str, horizon: float, clv_months: int,
