@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 import pandas as pd
 import streamlit as st
 
+from analytics import models as models_store
 from analytics.charts import explanations as charts
-from analytics.errors import ShopLensError
-from analytics.explain.cards import METRIC_LABELS, load_cards
+from analytics.explain.cards import METRIC_LABELS
 from analytics.explain.fairness import GROUP_COLUMNS
-from analytics.explain.registry import ModelReport, availability, model_report
+from analytics.explain.registry import availability
 from analytics.explain.tree_shap import dependence_table, explain_row
-from dashboard import common, explanation_panel
+from dashboard import common, explanation_panel, model_status
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
@@ -24,12 +21,6 @@ def _available() -> list:
     return availability()
 
 
-@st.cache_resource(show_spinner=False, max_entries=16)
-def _model_report(name: str, data_version: str, warehouse_path: str, *, _connection: Any) -> ModelReport:
-    # Keyed on the model and the data version; shared by every session and never modified.
-    return model_report(_connection, name, warehouse=Path(warehouse_path))
-
-
 warehouse = common.open_warehouse()
 common.page_header("Explanations", warehouse.info)
 st.caption("Every model behind a chart: what it learned from, how well it predicts later data it never saw, "
@@ -37,13 +28,18 @@ st.caption("Every model behind a chart: what it learned from, how well it predic
 
 models = _available()
 by_name = {item.spec.name: item for item in models}
-cards = load_cards(warehouse.info.path, warehouse.info.data_version)
+trained = {status.name: status for status in models_store.statuses(
+    warehouse=warehouse.info.path, data_version=warehouse.info.data_version)}
 with st.expander(f"All models ({sum(item.is_available for item in models)} of {len(models)} available)"):
     st.dataframe(pd.DataFrame([{
         "Model": item.spec.title, "Name": item.spec.name, "Task": item.spec.task, "Page": item.spec.page,
-        "Available": item.is_available, "Trained on this data": item.spec.card_of(cards) is not None,
+        "Available": item.is_available,
+        "On this data": trained[item.spec.name].status if item.spec.name in trained else "not trained",
         "Why not available": item.reason,
     } for item in models]), hide_index=True)
+    st.caption("Every model is trained once per data build in the background and shared by every page and "
+               "session; switching models here never trains one.")
+    model_status.retrain_button(key="explain_retrain_all", label="Retrain every model")
 
 # Machine names as options: a bound picker puts the shown text in the URL, and ?model=churn_28d reads well.
 name = st.selectbox("Model", list(by_name), key="explain_model", bind="query-params",
@@ -55,16 +51,9 @@ if not chosen.is_available:
     common.empty_state(chosen.reason, title="This model is not available yet", icon=":material/construction:")
     st.stop()
 
-with st.status(f"Training and explaining {chosen.spec.title}…", expanded=False) as status:
-    try:
-        report = _model_report(chosen.spec.name, warehouse.info.data_version, str(warehouse.info.path),
-                               _connection=warehouse.connection)
-    except ShopLensError as error:
-        status.update(label="The data cannot support this model", state="error")
-        common.empty_state(str(error), title="Not enough data for a model", icon=":material/model_training:")
-        st.stop()
-    status.update(label=f"{chosen.spec.title}: trained in {report.card.fit_seconds:.1f} s, "
-                        f"{report.explanation.shap_rows:,} rows explained", state="complete")
+report = model_status.artifact(chosen.spec.name, what=f"the model “{chosen.spec.title}”", key="explain_model_status")
+if report is None:
+    st.stop()
 explanation, card, fairness = report.explanation, report.card, report.fairness
 
 # ----------------------------------------------------------------------------- the card

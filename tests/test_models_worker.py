@@ -354,3 +354,14 @@ def test_with_the_worker_off_jobs_wait_until_someone_runs_them(warehouse, monkey
     assert [(record.name, record.status) for record in records] == [("alpha", "ready")]
     ready = loading.load("alpha", {"value": 3}, warehouse=warehouse, registry=REGISTRY)
     assert isinstance(ready, loading.Ready) and ready.artifact["value"] == 3
+
+
+def test_a_default_a_page_asked_for_first_is_recorded_as_the_default(warehouse):
+    version = version_of(warehouse)
+    job_id = queue(warehouse, "alpha", {"value": 1})
+    work(warehouse)
+    store = ModelStore(warehouse)
+    assert store.read_artifact(version, job_id)["is_default"] is True
+    assert store.defaults(version) == {"alpha": job_id}
+    statuses = loading.statuses(warehouse=warehouse, registry=REGISTRY)
+    assert [(status.name, status.status) for status in statuses] == [("alpha", "ready"), ("beta", "queued")]

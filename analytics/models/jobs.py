@@ -19,6 +19,9 @@ with its defaults finds a trained model:
 | forecast_components | DataFrame | Forecasts → Prophet's components (on request only) | none |
 
 Jobs run in registry order, the cheapest first, so most pages are ready soon after a build.
+`registered_jobs()` (the registry the worker and pages use) adds a generic job for any model of
+`analytics.explain.registry.MODELS` without one here, trained with its registry trainer's defaults,
+so a model added to the Explanations registry is trained in the background without touching this file.
 A ModelReport (`analytics.explain.registry.ModelReport`) holds the trained model, its SHAP
 explanation, its card and its fairness check; the card of a default job is also recorded beside
 the warehouse (`analytics.explain.cards.save_card`) for `shoplens explain --list`.
@@ -26,6 +29,7 @@ the warehouse (`analytics.explain.cards.save_card`) for `shoplens explain --list
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -63,9 +67,19 @@ def whole_history(connection: Any) -> Filters:
     return Filters(options.first_date, options.last_date)
 
 
+def model_filters(filters: Filters, *, start_date: date | None = None) -> Filters:
+    """The filters as a model sees them: dates and sorted category, channel and device lists.
+
+    The comparison period and the order the filters were picked in change no model, so they are
+    left out: the same data is one job.
+    """
+    return Filters(start_date or filters.start_date, filters.end_date, tuple(sorted(filters.categories)),
+                   tuple(sorted(filters.channels)), tuple(sorted(filters.devices)))
+
+
 def cart_params(filters: Filters, within_hours: float = CART_WINDOW_HOURS) -> dict[str, Any]:
     """The cart model's parameters: the carts to learn from and the window W in hours."""
-    return {"filters": filters, "within_hours": float(within_hours)}
+    return {"filters": model_filters(filters), "within_hours": float(within_hours)}
 
 
 def clv_params(filters: Filters, calibration_end: date, time_unit: str = CLV_TIME_UNIT,
@@ -76,8 +90,7 @@ def clv_params(filters: Filters, calibration_end: date, time_unit: str = CLV_TIM
     The start date does not change the model (it needs each customer's whole history), so it is set
     to the end date: the same question from any start date is one job.
     """
-    return {"filters": Filters(filters.end_date, filters.end_date, tuple(filters.categories),
-                               tuple(filters.channels), tuple(filters.devices)),
+    return {"filters": model_filters(filters, start_date=filters.end_date),
             "calibration_end": calibration_end, "time_unit": str(time_unit),
             "horizon": float(horizon if horizon is not None else CLV_HORIZONS[time_unit]),
             "clv_months": int(clv_months), "discount_rate": float(discount_rate)}
@@ -90,13 +103,15 @@ def forecast_global_params(level: str = FORECAST_LEVEL, measure: str = FORECAST_
 
 
 def forecast_params(request: Any) -> dict[str, Any]:
-    """A forecast run's parameters: the page's `ForecastRequest`."""
+    """A forecast run's parameters: the page's `ForecastRequest` (its filters as a model sees them)."""
+    if getattr(request, "filters", None) is not None:
+        request = dataclasses.replace(request, filters=model_filters(request.filters))
     return {"request": request}
 
 
 def forecast_components_params(request: Any, unique_id: str) -> dict[str, Any]:
     """Prophet's components of one series of the run for `request`."""
-    return {"request": request, "unique_id": str(unique_id)}
+    return forecast_params(request) | {"unique_id": str(unique_id)}
 
 
 def default_forecast_request(connection: Any) -> Any:
@@ -267,3 +282,25 @@ JOBS: tuple[JobSpec, ...] = (
             lambda connection: forecast_params(default_forecast_request(connection))),
     JobSpec("forecast_components", "Prophet's components of one series", "Forecasts", run_forecast_components, None),
 )
+
+
+def run_registry_model(name: str):
+    """A job that trains the Explanations registry's model `name` with its defaults and reports on it."""
+
+    def run(context: JobContext, params: dict[str, Any]) -> Any:
+        from analytics.explain.registry import find_model, load_trainer
+
+        context.progress(0, 3, "training")
+        return model_report(context, load_trainer(find_model(name))(context.connection))
+
+    return run
+
+
+def registered_jobs() -> tuple[JobSpec, ...]:
+    """JOBS, then a job for each Explanations registry model JOBS lacks (read now, so tests may swap MODELS)."""
+    from analytics.explain.registry import MODELS
+
+    names = {spec.name for spec in JOBS}
+    return JOBS + tuple(JobSpec(model.name, model.title, model.page, run_registry_model(model.name), _no_params)
+                        for model in MODELS if model.name not in names)
+

@@ -1,6 +1,6 @@
 """What a background job is: a name, how to compute its default parameters, and how to run it.
 
-A registry is a tuple of `JobSpec`s. The real one is `analytics.models.jobs.JOBS`;
+A registry is a tuple of `JobSpec`s. The real one is `analytics.models.jobs.registered_jobs()`;
 tests hand the worker a registry of tiny fake jobs by its dotted path
 ("tests.models_fakes:JOBS"), which is why registries are found by path.
 """
@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from analytics.errors import ShopLensError
 
-DEFAULT_REGISTRY = "analytics.models.jobs:JOBS"
+DEFAULT_REGISTRY = "analytics.models.jobs:registered_jobs"
 
 
 class JobCancelled(Exception):
@@ -71,7 +71,7 @@ Registry = tuple[JobSpec, ...]
 
 
 def load_registry(path: str = DEFAULT_REGISTRY) -> Registry:
-    """The registry at `path` ("package.module:ATTRIBUTE").
+    """The registry at `path` ("package.module:ATTRIBUTE"); a callable attribute is called for it.
 
     Raises:
         ShopLensError: the module or attribute is missing, or it is not a tuple of JobSpec.
@@ -81,6 +81,8 @@ def load_registry(path: str = DEFAULT_REGISTRY) -> Registry:
         registry = getattr(importlib.import_module(module_name), attribute)
     except (ImportError, AttributeError) as error:
         raise ShopLensError(f"cannot load the job registry {path!r} ({error})") from None
+    if callable(registry):
+        registry = registry()
     if not isinstance(registry, tuple) or not all(isinstance(spec, JobSpec) for spec in registry):
         raise ShopLensError(f"the job registry {path!r} is not a tuple of JobSpec")
     return registry

@@ -256,8 +256,8 @@ class Worker:
             spec = find_job(self.registry, record.name)
             params = job_params.decode(record.params)
             with connect(self.store.warehouse) as connection:
-                context = JobContext(connection, self.store.warehouse, version,
-                                     self.store.defaults(version).get(record.name) == record.job_id, progress, artifact,
+                is_default = self._is_default(spec, record, connection)
+                context = JobContext(connection, self.store.warehouse, version, is_default, progress, artifact,
                                      record.job_id)
                 try:
                     self._in_job = True
@@ -299,6 +299,21 @@ class Worker:
         return record
 
     _in_job = False
+
+    def _is_default(self, spec: Any, record: JobRecord, connection: Any) -> bool:
+        """Whether the job has its model's default parameters; a default a page asked for first is recorded so."""
+        defaults = self.store.defaults(record.data_version)
+        if defaults.get(record.name) == record.job_id:
+            return True
+        if spec.default_params is None or record.name in defaults:
+            return False
+        try:
+            is_default = job_params.job_id(record.name, spec.default_params(connection)) == record.job_id
+        except ShopLensError:
+            return False
+        if is_default:
+            self.store.write_defaults(record.data_version, defaults | {record.name: record.job_id})
+        return is_default
 
     def _on_cancel_signal(self, signum: int, frame: Any) -> None:
         running = self.running

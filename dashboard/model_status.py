@@ -1,0 +1,150 @@
+"""Models for pages: loaded from the background worker's store, never trained in the app's process.
+
+    report = model_status.artifact("cart_conversion", cart_params(filters, 24.0), what="the cart model",
+                                   key="cart")
+    if report is None:
+        st.stop()   # or return: a status box is drawn and the page reruns itself when the model is ready
+
+`artifact` returns the trained artifact when the model of the current data version is stored.
+Otherwise it draws why not: a status box with the job's state, its progress and the line
+"training… 3 of 6 models, about 40 s left", which re-checks every few seconds
+(`st.fragment(run_every=...)`) and reruns the page once the model is ready or failed; or, when
+the job failed, its one-line reason (and "Retrain" for admins). A model nobody asked for yet is
+queued for the worker, so other settings than the defaults (another cart window, another
+calibration end) train in the background too.
+
+Decoded artifacts are cached per process with `st.cache_resource`, keyed on the artifact's path
+and stamp (a retrain replaces the file, so the key changes): shared by every session, read-only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from analytics import models
+from analytics.errors import ShopLensError
+from analytics.models.loading import Result
+from dashboard import common
+
+# Seconds between two looks at a pending job.
+POLL_SECONDS = 2.0
+# Decoded artifacts kept per process: every default model plus a few variants per page.
+MAX_ARTIFACTS = 48
+
+
+@st.cache_resource(max_entries=MAX_ARTIFACTS, show_spinner=False)
+def _decoded(path: str, stamp: tuple[int, int]) -> Any:
+    # `stamp` (mtime, size) is only part of the key: a retrained artifact is read again.
+    import pickle
+
+    with open(path, "rb") as handle:
+        return pickle.load(handle)
+
+
+def _read(path: Path, stamp: tuple[int, int]) -> Any:
+    return _decoded(str(path), tuple(stamp))
+
+
+def _warehouse() -> common.OpenWarehouse:
+    warehouse = common.open_warehouse()
+    if not warehouse.ready:
+        raise ShopLensError(warehouse.info.message)
+    return warehouse
+
+
+def result(name: str, params: dict[str, Any] | None = None, *, request_missing: bool = True) -> Result:
+    """`analytics.models.load` for the current warehouse and data version, through the artifact cache."""
+    warehouse = _warehouse()
+    return models.load(name, params, warehouse=warehouse.info.path, data_version=warehouse.info.data_version,
+                       request_missing=request_missing, reader=_read)
+
+
+def artifact(name: str, params: dict[str, Any] | None = None, *, what: str, key: str,
+             failed_title: str = "Not enough data for a model") -> Any | None:
+    """The trained artifact, or None after drawing why not (pending box or failure).
+
+    Args:
+        name: the job (see `analytics.models.jobs`).
+        params: its parameters (the `*_params` helpers there); None for the defaults.
+        what: what the model is, for people ("the cart model").
+        key: a prefix for widget keys, unique on the page.
+        failed_title: the heading of the box shown when the job failed.
+    """
+    found = result(name, params)
+    if isinstance(found, models.Ready):
+        return found.artifact
+    if isinstance(found, models.Failed):
+        failed_box(found, what=what, key=key, title=failed_title, name=name, params=params)
+    else:
+        pending_box(name, params, what=what)
+    return None
+
+
+def pending_box(name: str, params: dict[str, Any] | None, *, what: str) -> None:
+    """A status box for a queued or training job that reruns the page when the job is done."""
+    warehouse = _warehouse()
+    _waiting(name, params, what, str(warehouse.info.path), warehouse.info.data_version)
+
+
+@st.fragment(run_every=POLL_SECONDS)
+def _waiting(name: str, params: dict[str, Any] | None, what: str, warehouse_path: str, data_version: str) -> None:
+    found = models.load(name, params, warehouse=warehouse_path, data_version=data_version, reader=_read)
+    if not isinstance(found, models.Pending):
+        # Ready or failed: the whole page draws itself again, now with the model (or the reason).
+        st.rerun()
+    status, progress = found.status, found.progress
+    training = status.status == "training"
+    label = f"Training {what}…" if training else f"Waiting to train {what}…"
+    with st.status(label, state="running", expanded=True):
+        if training and status.progress_total:
+            st.progress(min(status.progress_done / status.progress_total, 1.0),
+                        text=common.plain(status.progress_step.capitalize()) or None)
+        st.caption(f"{common.plain(progress.line.capitalize())}. Models are trained once per data build in the "
+                   "background and shared by everyone; this page shows the result by itself when it is ready.")
+
+
+def failed_box(found: models.Failed, *, what: str, key: str, title: str, name: str,
+               params: dict[str, Any] | None) -> None:
+    """The job's one-line reason, and a Retrain button for those allowed to retrain."""
+    common.empty_state(found.reason, title=title, icon=":material/model_training:")
+    if found.reason == "cancelled" or may_retrain():
+        retrain_button(name, params, key=f"{key}_retrain", label=f"Train {what} again")
+
+
+def may_retrain() -> bool:
+    """Whether the signed-in user may retrain models (admins; everyone under open access)."""
+    try:
+        from dashboard.access import allowed
+    except ImportError:
+        # No sign-in layer: open access, where the local user is the admin.
+        return True
+    return bool(allowed("retrain_models"))
+
+
+def retrain_button(name: str | None = None, params: dict[str, Any] | None = None, *, key: str,
+                   label: str = "Retrain") -> None:
+    """A button that retrains `name` (None: every model) in the background; the current models serve meanwhile."""
+    if not may_retrain():
+        return
+    if st.button(label, key=key, icon=":material/model_training:",
+                 help="Train again in the background; the current model keeps serving until the new one is ready."):
+        warehouse = _warehouse()
+        models.retrain([name] if name else None, params=params, warehouse=warehouse.info.path)
+        st.rerun()
+
+
+def statuses_table() -> None:
+    """Every model of the current data version: its status, when it was trained and how long it took."""
+    warehouse = _warehouse()
+    found = models.statuses(warehouse=warehouse.info.path, data_version=warehouse.info.data_version,
+                            include_variants=True)
+    summary = models.progress(warehouse.info.path, warehouse.info.data_version)
+    st.caption(common.plain(summary.line.capitalize()))
+    st.dataframe([{
+        "Model": status.name, "Status": status.status, "Default settings": status.is_default,
+        "Trained at (UTC)": (status.trained_at or "")[:16].replace("T", " "),
+        "Seconds": status.seconds, "Reason": status.reason,
+    } for status in found], hide_index=True)
