@@ -42,8 +42,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 SERVER_START_SECONDS = 30
-# Generous, because pages that train a model on first view (Predictions, Recommendations) take tens of
-# seconds on 2 cores; a healthy page returns as soon as it is drawn.
+# Generous, because 2 shared cores can be slow; a healthy page returns as soon as it is drawn (models are
+# trained before the server starts, as a build's background training does, so no page trains).
 PAGE_SECONDS = 240
 
 
@@ -67,6 +67,7 @@ def app_url(chromium: Path, sample_warehouse: Path, tmp_path_factory: pytest.Tem
     env["SHOPLENS_WAREHOUSE"] = str(sample_warehouse)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
     env.pop("SHOPLENS_CURRENCY", None)
+    _train_models(sample_warehouse)
     command = [
         sys.executable, "-m", "streamlit", "run", "dashboard/server.py",
         "--server.port", str(port),
@@ -183,6 +184,25 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def _train_models(warehouse: Path) -> None:
+    """Train the models the pages open with, as the background worker does after a build.
+
+    The default forecast run is left out (it is the slowest job): the Forecasts page shows the history
+    and queues it, and the test presses "Run forecast" on a faster request as a manager would.
+    """
+    from analytics.models.jobs import registered_jobs
+    from analytics.models.loading import current_data_version
+    from analytics.models.scheduling import enqueue_defaults
+    from analytics.models.store import ModelStore
+    from analytics.models.worker import run_queued
+    from analytics.warehouse import connect
+
+    names = tuple(spec.name for spec in registered_jobs() if spec.default_params is not None and spec.name != "forecast")
+    with connect(warehouse) as connection:
+        enqueue_defaults(ModelStore(warehouse), registered_jobs(), connection, current_data_version(warehouse), names)
+    run_queued(warehouse)
 
 
 def _wait_for_health(url: str, process: subprocess.Popen, log_path: Path) -> None:
