@@ -129,11 +129,41 @@ def retrain_button(name: str | None = None, params: dict[str, Any] | None = None
     """A button that retrains `name` (None: every model) in the background; the current models serve meanwhile."""
     if not may_retrain():
         return
-    if st.button(label, key=key, icon=":material/model_training:",
-                 help="Train again in the background; the current model keeps serving until the new one is ready."):
-        warehouse = _warehouse()
-        models.retrain([name] if name else None, params=params, warehouse=warehouse.info.path)
-        st.rerun()
+    # A callback runs before the rerun it causes, so the click is never lost to a rerun of bound widgets.
+    st.button(label, key=key, icon=":material/model_training:", on_click=retrain,
+              args=(name, params, str(_warehouse().info.path)),
+              help="Train again in the background; the current model keeps serving until the new one is ready.")
+
+
+def request_button(label: str, name: str, params: dict[str, Any] | None = None, *, key: str, **button: Any) -> None:
+    """A button that queues `name` with `params` for the worker (the page then shows it as pending)."""
+    warehouse = _warehouse()
+    st.button(label, key=key, on_click=request, args=(name, params, str(warehouse.info.path),
+                                                       warehouse.info.data_version), **button)
+
+
+def cancel_button(label: str, name: str, params: dict[str, Any] | None = None, *, key: str, **button: Any) -> None:
+    """A button that cancels the queued or running job `name` with `params`."""
+    st.button(label, key=key, on_click=cancel, args=(name, params, str(_warehouse().info.path)), **button)
+
+
+# Callbacks get the warehouse as arguments: they run before the script, outside the page's own set-up.
+
+
+def request(name: str, params: dict[str, Any] | None, warehouse_path: str, data_version: str) -> None:
+    """Queue `name` with `params` for the worker (a button's callback)."""
+    models.request(name, params, warehouse=warehouse_path, data_version=data_version)
+
+
+def cancel(name: str, params: dict[str, Any] | None, warehouse_path: str) -> None:
+    """Cancel the queued or running job `name` with `params` (a button's callback)."""
+    models.cancel(name, params, warehouse=warehouse_path)
+
+
+def retrain(name: str | None, params: dict[str, Any] | None, warehouse_path: str) -> None:
+    """Retrain `name` (None: every model) in the background, if the user may (a button's callback)."""
+    if may_retrain():
+        models.retrain([name] if name else None, params=params, warehouse=warehouse_path)
 
 
 def statuses_table() -> None:

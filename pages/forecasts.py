@@ -85,15 +85,15 @@ request = ForecastRequest(level=level, measure=measure, horizon=horizon,
 params = forecast_params(request)
 found = model_status.result("forecast", params, request_missing=False)
 if isinstance(found, models.NotRequested):
-    if st.button("Run forecast", key="forecast_run_forecast", type="primary", icon=":material/play_arrow:",
-                 help="Backtests and forecasts in the background; the page shows the result when it is ready."):
-        models.request("forecast", params, warehouse=warehouse.info.path, data_version=warehouse.info.data_version)
-        st.rerun()
+    # The click queues the run in a callback, before the rerun it causes, so no rerun can lose it.
+    model_status.request_button("Run forecast", "forecast", params, key="forecast_run_forecast", type="primary",
+                                icon=":material/play_arrow:",
+                                help="Backtests and forecasts in the background; the page shows the result when "
+                                     "it is ready.")
 elif isinstance(found, models.Pending):
     model_status.pending_box("forecast", params, what="this forecast")
-    if st.button("Stop", key="forecast_stop", icon=":material/stop:", help="Cancel this forecast run"):
-        models.cancel("forecast", params, warehouse=warehouse.info.path)
-        st.rerun()
+    model_status.cancel_button("Stop", "forecast", params, key="forecast_stop", icon=":material/stop:",
+                               help="Cancel this forecast run")
 elif isinstance(found, models.Failed):
     common.empty_state(found.reason, title="Cannot forecast these series", icon=":material/timeline:")
     model_status.retrain_button("forecast", params, key="forecast_run_again", label="Run forecast again")

@@ -116,9 +116,13 @@ def test_switching_the_model_loads_from_the_store_and_never_trains_in_the_page(m
     from tests.model_pages import queued_jobs
     from tests.page_runner import open_page
 
+    import streamlit as st
+
     warehouse = tmp_path / "warehouse.duckdb"
     shutil.copy(sample_warehouse, warehouse)
     monkeypatch.setenv("SHOPLENS_MODEL_WORKER", "off")
+    # The page keeps the model list for the server's life; start from the real registry's.
+    st.cache_resource.clear()
     app = open_page(monkeypatch, warehouse, PAGE, {"explain_model": "cart_conversion"}, timeout_seconds=180)
     assert_no_error(app)
     assert queued_jobs(warehouse) == ["cart_conversion"]
