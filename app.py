@@ -8,7 +8,7 @@ says how to fix it.
 import streamlit as st
 
 from dashboard.navigation import available_pages, unavailable_pages
-from dashboard import common
+from dashboard import access, common
 
 _MARK = (
     '<rect width="32" height="32" rx="8" fill="#3B5BDB"/>'
@@ -28,6 +28,8 @@ ICON = f'<svg xmlns="http://www.w3.org/2000/svg" width="32" height="32" viewBox=
 # The icon is our own SVG: a Material icon name would make every browser fetch it from a font CDN.
 st.set_page_config(page_title="ShopLens", page_icon=ICON, layout="wide")
 st.logo(LOGO, icon_image=ICON, size="large")
+# Sign-in (when configured) before anything else is shown; docs/security.md.
+access.gate()
 
 warehouse = common.open_warehouse()
 
@@ -42,7 +44,7 @@ def no_pages() -> None:
 
 if not warehouse.ready:
     page = st.navigation([st.Page(setup, title="Set up", icon=":material/database:")])
-elif sections := available_pages(warehouse.info):
+elif sections := access.visible_pages(available_pages(warehouse.info)):
     listed = {
         section: [
             st.Page(spec.script, title=spec.title, icon=spec.icon, url_path=spec.url_path, help=spec.help)

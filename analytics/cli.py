@@ -14,7 +14,7 @@ from typing import NoReturn, Sequence
 
 from analytics.commands import (
     build, cart_dropoff, customers, explain, features, forecast, funnel, importing, info, kpis, models, predict,
-    recommend,
+    recommend, settings,
 )
 from analytics.errors import ShopLensError
 
@@ -22,7 +22,7 @@ USAGE_ERROR = 2
 
 # In the order `shoplens --help` lists them.
 COMMANDS = (build, info, kpis, funnel, cart_dropoff, customers, predict, forecast, recommend, features, explain,
-            importing, models)
+            importing, settings, models)
 
 
 class _Parser(argparse.ArgumentParser):

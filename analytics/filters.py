@@ -111,8 +111,11 @@ def preset_range(preset: str, first_date: date, last_date: date) -> tuple[date, 
 
 
 def matching_preset(start_date: date, end_date: date, first_date: date, last_date: date) -> str | None:
-    """The quick range whose dates are exactly these, or None (a custom range)."""
-    for preset in DATE_PRESETS:
+    """The quick range whose dates are exactly these, or None (a custom range).
+
+    "All data" is tried first: on short data every preset spans all of it, and saying so is the truest.
+    """
+    for preset in sorted(DATE_PRESETS, key=lambda name: name != "All data"):
         if preset_range(preset, first_date, last_date) == (start_date, end_date):
             return preset
     return None

@@ -36,6 +36,7 @@ from analytics.formatting import (  # noqa: F401
     format_ratio,
     humanize,
 )
+from analytics.settings import load_settings
 from analytics.filters import COMPARISONS, DATE_PRESETS, Filters, matching_preset, preset_range
 from analytics.overview import FilterOptions, Kpi
 from analytics.warehouse import (
@@ -270,7 +271,8 @@ def reset_button(label: str = "Clear filters", key: str = "reset_filters_main") 
 # --------------------------------------------------------------------------- page parts
 
 
-def page_header(title: str, info: WarehouseInfo, filters: Filters | None = None) -> None:
+def page_header(title: str, info: WarehouseInfo, filters: Filters | None = None, *, period: bool = True,
+                comparison: bool = True) -> None:
     """Title plus one line on the data: sample or not, period, comparison and active filters, source and build.
 
     Args:
@@ -278,16 +280,20 @@ def page_header(title: str, info: WarehouseInfo, filters: Filters | None = None)
         info: the warehouse, for the sample badge, build time and source.
         filters: the sidebar's filters; the period, what it is compared with and every active category,
             channel and device filter are shown, so a screenshot or a shared link says what it shows.
+        period: whether the page uses the sidebar's dates (models learning from all history do not).
+        comparison: whether the page compares with the comparison period.
     """
     st.title(title, anchor=False)
     with st.container(horizontal=True, vertical_alignment="center", gap="small"):
         if info.is_sample:
             st.badge("Sample data", icon=":material/science:", color="orange")
         parts = []
-        if filters is not None:
+        if filters is not None and period:
             compared = filters.comparison_period()
-            parts.append(f"{format_period(filters.start_date, filters.end_date)}, compared with the "
-                         f"{filters.comparison_label} ({format_period(compared.start_date, compared.end_date)})")
+            parts.append(f"{format_period(filters.start_date, filters.end_date)}" + (
+                f", compared with the {filters.comparison_label} "
+                f"({format_period(compared.start_date, compared.end_date)})" if comparison else ""))
+        if filters is not None:
             for noun, values in (("Category", filters.categories), ("Channel", filters.channels),
                                  ("Device", filters.devices)):
                 if values:
@@ -329,7 +335,8 @@ def kpi_tile(kpi: Kpi, trend: pd.Series | None = None, *, compared_with: str = "
     st.metric(
         SHORT_LABELS.get(kpi.name, kpi.label),
         format_value(kpi.value, kpi.unit),
-        delta=format_change(change),
+        # No earlier data means no change to show, rather than a grey "—" badge.
+        delta=format_change(change) if change is not None and change == change else None,
         delta_color="normal" if change else "off",
         delta_arrow="auto" if change else "off",
         help=f"{kpi.label} in the {compared_with}: {format_value(kpi.previous_value, kpi.unit)}",
@@ -429,8 +436,11 @@ def signed_in_name() -> str:
 
 
 def currency_symbol() -> str:
-    """The symbol to put before money, from `$SHOPLENS_CURRENCY` (e.g. "¥"); none by default."""
-    return os.environ.get(CURRENCY_ENV, "").strip()
+    """The symbol to put before money: `$SHOPLENS_CURRENCY`, else the warehouse's settings; none by default."""
+    try:
+        return load_settings(default_warehouse_path()).currency
+    except ShopLensError:
+        return os.environ.get(CURRENCY_ENV, "").strip()
 
 
 def format_money(value: float | None, symbol: str | None = None) -> str:

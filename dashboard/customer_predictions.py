@@ -24,7 +24,7 @@ from analytics.features.predictive import (
     score_customers,
 )
 from analytics.filters import Filters
-from dashboard import common, explanation_panel, model_status
+from dashboard import access, common, explanation_panel, model_status
 
 # Segment choices: label -> column. The label is what the URL carries.
 SEGMENTS = {label: column for column, label in SEGMENT_LABELS.items()}
@@ -139,6 +139,8 @@ def _metrics(scores: pd.DataFrame, purchase: TrainedModel, churn: TrainedModel) 
 
 
 def _at_risk(scores: pd.DataFrame) -> None:
+    if not access.allowed("view_user_level"):  # the list names customers
+        return
     at_risk = at_risk_customers(scores, limit=len(scores))
     with st.container(border=True):
         with st.container(horizontal=True, horizontal_alignment="distribute", vertical_alignment="top"):

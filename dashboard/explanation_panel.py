@@ -44,7 +44,7 @@ from analytics.charts import explanations as charts
 from analytics.explain.cards import METRIC_LABELS
 from analytics.explain.explanation import explain_segment
 from analytics.explain.tree_shap import TrainedExplanation, dependence_table, explain_row
-from dashboard import common, model_status
+from dashboard import access, common, model_status
 
 # Metrics shown as percentages; the rest with three decimals.
 RATIO_METRICS = {"base_rate", "wape"}
@@ -172,6 +172,9 @@ def dependence_section(explanation: TrainedExplanation, key: str) -> None:
 
 def row_section(explanation: TrainedExplanation, key: str, row_label: str | None = None) -> None:
     """A row picker (highest predictions first) and that row's SHAP waterfall."""
+    if not access.allowed("view_user_level"):  # a row is one shopper, cart or order
+        st.caption(":material/lock: Explanations of single rows need the analyst role.")
+        return
     label = row_label or "Row"
     order = explanation.predicted.to_numpy().argsort(kind="stable")[::-1]
     ids = [explanation.row_ids()[position] for position in order]

@@ -8,7 +8,7 @@ from analytics.cart_dropoff import load_cart_dropoff, load_winback_segment
 from analytics.charts import cart_dropoff as charts
 from analytics.models.jobs import cart_params
 from analytics.overview import filter_options
-from dashboard import common, explanation_panel
+from dashboard import access, common, explanation_panel
 
 # Window choices: label -> hours. The label is what the URL carries (?within=24h).
 WINDOWS = {"1h": 1.0, "6h": 6.0, "12h": 12.0, "24h": 24.0, "48h": 48.0, "72h": 72.0, "7d": 168.0}
@@ -26,7 +26,7 @@ SEGMENT_LABELS = {"price_band": "Price band", "category": "Category", "device": 
 warehouse = common.open_warehouse()
 options = common.cached(filter_options)
 filters = common.sidebar_filters(options)
-common.page_header("Cart drop-off", warehouse.info)
+common.page_header("Cart drop-off", warehouse.info, filters, comparison=False)
 
 if filters is None:
     common.empty_state("The warehouse has no dated events yet; rebuild it from data that has carts and purchases.")
@@ -65,6 +65,8 @@ with st.container(horizontal=True, gap="small"):
               help="Carts whose window had not closed when the data ends (censored, not abandoned).")
     st.metric("Recovered", common.format_ratio(dropoff.recovered_rate), border=True,
               help=f"{dropoff.recovered:,} abandoned carts were bought after the {window} window.")
+if dropoff.why_no_rate:
+    st.caption(f":material/info: {common.plain(dropoff.why_no_rate)}")
 
 curve, breakdown = st.columns(2)
 with curve:
@@ -77,20 +79,22 @@ with breakdown:
     common.chart_card(
         f"Abandonment by {by_label.lower()}", charts.breakdown_figure(table, by), table,
         file_name=f"cart-abandonment-by-{by}", key="cart_breakdown",
-        caption=f"Share of decided carts not bought within {window}, with 95% intervals",
+        caption=f"Share of the carts whose {window} window closed that were not bought within it, with 95% intervals",
     )
 
-with st.container(border=True):
-    winback = common.cached(load_winback_segment, filters, within_hours)
-    with st.container(horizontal=True, horizontal_alignment="distribute", vertical_alignment="top"):
-        with st.container(gap=None):
-            st.markdown(f"**Win-back list: carted, not bought within {window}**")
-            st.caption(f"{len(winback):,} carts; those bought later after all are marked recovered.")
-        # A callable: the CSV of every abandoned cart is written only when downloaded, not on each rerun.
-        st.download_button("CSV", data=lambda: common.to_csv(winback), file_name="cart-winback.csv", mime="text/csv",
-                           key="cart_download_winback", type="tertiary", icon=":material/download:", on_click="ignore",
-                           help="Download every abandoned cart (user, product, price, device, channel) as CSV")
-    st.dataframe(winback.head(200), hide_index=True, height=240)
+# The win-back list names shoppers: analysts and admins only.
+if access.allowed("export_user_level"):
+    with st.container(border=True):
+        winback = common.cached(load_winback_segment, filters, within_hours)
+        with st.container(horizontal=True, horizontal_alignment="distribute", vertical_alignment="top"):
+            with st.container(gap=None):
+                st.markdown(f"**Win-back list: carted, not bought within {window}**")
+                st.caption(f"{len(winback):,} carts; those bought later after all are marked recovered.")
+            # A callable: the CSV of every abandoned cart is written only when downloaded, not on each rerun.
+            st.download_button("CSV", data=lambda: common.to_csv(winback), file_name="cart-winback.csv", mime="text/csv",
+                               key="cart_download_winback", type="tertiary", icon=":material/download:", on_click="ignore",
+                               help="Download every abandoned cart (user, product, price, device, channel) as CSV")
+        st.dataframe(winback.head(200), hide_index=True, height=240)
 
 use_history = st.toggle("Learn from all history up to the end date", value=True, key="cart_model_history",
                         help="More carts give a steadier model; off learns from the chosen dates only.")

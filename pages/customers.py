@@ -10,7 +10,7 @@ from analytics.customers.retention import load_retention, matrix_table
 from analytics.customers.rfm import SEGMENTS, RfmBins, load_rfm, load_rfm_migration
 from analytics.models.jobs import clv_params
 from analytics.overview import filter_options
-from dashboard import common, explanation_panel, model_status
+from dashboard import access, common, explanation_panel, model_status
 
 PERIODS = {"Day": "day", "Week": "week", "Month": "month"}
 ACTIVITIES = {"First event": "event", "First purchase": "purchase"}
@@ -24,7 +24,7 @@ HAS_PREDICTIONS = importlib.util.find_spec("dashboard.customer_predictions") is 
 warehouse = common.open_warehouse()
 options = common.cached(filter_options)
 filters = common.sidebar_filters(options)
-common.page_header("Customers", warehouse.info)
+common.page_header("Customers", warehouse.info, filters, comparison=False)
 
 if filters is None:
     common.empty_state("The warehouse has no dated sessions or orders yet; rebuild it from data with events "
@@ -94,7 +94,15 @@ def show_retention() -> None:
                           caption="Cumulative revenue per cohort member since entry")
 
 
+NO_PRICES = ("This data has no prices, so {what} cannot be computed. Import order lines with prices (a "
+             "unit price per line) to see them; retention and predictions work without them.")
+
+
 def show_segments() -> None:
+    if not warehouse.info.supports("revenue"):
+        common.empty_state(NO_PRICES.format(what="RFM's monetary score and the segments' revenue"),
+                           title="Segments need prices", icon=":material/money_off:")
+        return
     bins = st.segmented_control("Scores", [3, 4, 5], default=5, key="customers_bins", bind="query-params", required=True,
                                 format_func=lambda count: {3: "Terciles", 4: "Quartiles", 5: "Quintiles"}[count])
     rfm = common.cached(load_rfm, filters, RfmBins(bins=int(bins or 5)))
@@ -127,6 +135,8 @@ def show_segments() -> None:
                           caption=f"Segments over all orders before {common.format_day(filters.start_date)} → over all "
                                   f"orders to {common.format_day(filters.end_date)}; \"New customer\" = first order "
                                   "in the period.")
+    if not access.allowed("export_user_level"):  # the export names customers
+        return
     with st.container(border=True):
         with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
             chosen = st.selectbox("Export a segment", list(SEGMENTS), key="customers_export_segment", bind="query-params",
@@ -140,6 +150,10 @@ def show_segments() -> None:
 
 
 def show_value() -> None:
+    if not warehouse.info.supports("revenue"):
+        common.empty_state(NO_PRICES.format(what="lifetime value"), title="Lifetime value needs prices",
+                           icon=":material/money_off:")
+        return
     data_end = filters.end_date
     with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
         unit_label = st.segmented_control("Time unit", list(TIME_UNITS), default="Week", key="customers_time_unit",
@@ -201,6 +215,8 @@ def show_value() -> None:
         "clv_surrogate", params, key="customers_clv", what="the lifetime-value explanation",
         title="Why customers are worth what they are", segment_labels={"buyer": "Buyer"}, row_label="Customer",
     )
+    if not access.allowed("view_user_level"):  # the table names customers
+        return
     top = predictions.head(200)
     with st.container(border=True):
         st.markdown("**Most valuable customers**")

@@ -1,5 +1,6 @@
 """Data: bring your own export — preview, mapping and validation report first, then an explicit commit."""
 
+import os
 import tempfile
 from pathlib import Path
 
@@ -14,7 +15,8 @@ from analytics.importing import (
     list_rejects,
 )
 from analytics.importing.preview import mapping_frame, preview_file
-from dashboard import common
+from analytics.settings import CURRENCY_ENV, Settings, load_settings, save_settings
+from dashboard import access, common
 
 
 def _validate(path: Path, preset_name: str, target: Path, strict: bool, pseudonymize: bool) -> None:
@@ -27,6 +29,15 @@ def _validate(path: Path, preset_name: str, target: Path, strict: bool, pseudony
         st.session_state["data_problem"] = str(error)
     else:
         st.session_state["data_report"] = ((str(path), preset_name, strict, pseudonymize), report)
+
+
+def _save_currency(target: Path) -> None:
+    try:
+        saved = save_settings(target, Settings(currency=st.session_state.get("data_currency", "")))
+    except ShopLensError as error:
+        st.session_state["data_settings_problem"] = str(error)
+    else:
+        st.session_state["data_settings_saved"] = f"Money is now shown as {saved.currency or 'plain numbers'}."
 
 
 def _commit(path: Path, preset_name: str, target: Path, strict: bool, pseudonymize: bool) -> None:
@@ -42,6 +53,7 @@ def _commit(path: Path, preset_name: str, target: Path, strict: bool, pseudonymi
     )
 
 
+access.require("import_data")
 warehouse = common.open_warehouse()
 common.page_header("Data", warehouse.info)
 
@@ -130,3 +142,18 @@ else:
         st.caption("No row has been rejected.")
     else:
         st.dataframe(rejects, hide_index=True, key="data_rejects")
+
+st.subheader("Settings", anchor=False)
+settings = load_settings(warehouse.info.path)
+with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
+    st.text_input("Currency symbol", value=settings.currency, key="data_currency", max_chars=4, width=160,
+                  placeholder="none", help="Shown before money on every page, e.g. ¥, $, € or CHF; empty for none.",
+                  disabled=bool(os.environ.get(CURRENCY_ENV, "").strip()))
+    st.button("Save", key="data_save_settings", icon=":material/save:", on_click=_save_currency,
+              args=(warehouse.info.path,))
+if os.environ.get(CURRENCY_ENV, "").strip():
+    st.caption(f"Fixed by the server's ${CURRENCY_ENV}.")
+if problem := st.session_state.pop("data_settings_problem", None):
+    st.error(common.plain(problem), icon=":material/error:")
+if saved := st.session_state.pop("data_settings_saved", None):
+    st.success(common.plain(saved), icon=":material/check_circle:")

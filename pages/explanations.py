@@ -26,20 +26,36 @@ common.page_header("Explanations", warehouse.info)
 st.caption("Every model behind a chart: what it learned from, how well it predicts later data it never saw, "
            "what drives it (SHAP values from TreeExplainer), and whether it works as well for every group.")
 
-models = _available()
+every_model = _available()
+# A model is offered only where its page is: the data must support the analysis it serves.
+models = [item for item in every_model if warehouse.info.supports(item.spec.analysis)]
 by_name = {item.spec.name: item for item in models}
 trained = {status.name: status for status in models_store.statuses(
     warehouse=warehouse.info.path, data_version=warehouse.info.data_version)}
-with st.expander(f"All models ({sum(item.is_available for item in models)} of {len(models)} available)"):
+
+
+def _why_not(item) -> str:
+    if not warehouse.info.supports(item.spec.analysis):
+        capability = warehouse.info.capabilities.get(item.spec.analysis)
+        return f"its page is not shown for this data: {capability.reason if capability else 'rebuild the warehouse'}"
+    return item.reason
+
+
+with st.expander(f"All models ({sum(item.is_available for item in models)} of {len(every_model)} available "
+                 "for this data)"):
     st.dataframe(pd.DataFrame([{
         "Model": item.spec.title, "Name": item.spec.name, "Task": item.spec.task, "Page": item.spec.page,
-        "Available": item.is_available,
+        "Available": item.is_available and item in models,
         "On this data": trained[item.spec.name].status if item.spec.name in trained else "not trained",
-        "Why not available": item.reason,
-    } for item in models]), hide_index=True)
+        "Why not available": _why_not(item),
+    } for item in every_model]), hide_index=True)
     st.caption("Every model is trained once per data build in the background and shared by every page and "
                "session; switching models here never trains one.")
     model_status.retrain_button(key="explain_retrain_all", label="Retrain every model")
+if not models:
+    common.empty_state("No model can learn from this data: " + "; ".join(_why_not(item) for item in every_model),
+                       title="No models for this data", icon=":material/model_training:")
+    st.stop()
 
 # Machine names as options: a bound picker puts the shown text in the URL, and ?model=churn_28d reads well.
 name = st.selectbox("Model", list(by_name), key="explain_model", bind="query-params",

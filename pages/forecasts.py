@@ -32,7 +32,7 @@ SEGMENT_LABELS = {"series": "Series", "day": "Day", "day_of_week": "Day of week"
 warehouse = common.open_warehouse()
 options = common.cached(filter_options)
 filters = common.sidebar_filters(options)
-common.page_header("Forecasts", warehouse.info)
+common.page_header("Forecasts", warehouse.info, filters, period=False)
 
 if filters is None:
     common.empty_state("The warehouse has no dated orders yet; rebuild it from data that has orders.")

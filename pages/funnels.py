@@ -10,7 +10,7 @@ from analytics.funnels.comparison import conversion_verdict, format_p_value
 from analytics.funnels.dropoff import dropped_users
 from analytics.funnels.query import EVENT_TYPES, MAX_STEPS, MIN_STEPS, FunnelExclusion
 from analytics.overview import filter_options
-from dashboard import common, funnels_cache, saved_views
+from dashboard import access, common, funnels_cache, privacy, saved_views
 
 DEFAULT_STEPS = ("view", "cart", "purchase")
 ANY_CATEGORY = "Any category"
@@ -94,6 +94,10 @@ saved_views.saved_views_bar("funnels", SETTINGS, noun="funnel")
 
 query = FunnelQuery(tuple(steps), WINDOWS[window_name], mode=MODES[mode], count_by=COUNTS[count_by],
                     breakdown=BREAKDOWNS[breakdown], exclusions=exclusions)
+# Viewers get noisy step counts only (differential privacy); the rest of the page shows exact figures.
+if not access.allowed("view_exact_counts"):
+    privacy.funnel_section(query, filters, store=funnels_cache.event_store())
+    st.stop()
 # From the build's events held in memory (loaded once per build): each change of the funnel is a
 # compiled pass over them rather than a query of the warehouse.
 result = funnels_cache.funnel(query, filters, period_name)
@@ -152,18 +156,19 @@ with funnel_column:
         file_name="funnel-steps", caption=f"{counted_noun.capitalize()} reaching at least each step, {period}",
     )
 # The win-back list: who reached a step but not the next, and the products they left.
-with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
-    dropped_before = st.selectbox("Users who dropped before", query.labels[1:], index=None, key="funnel_dropped_before",
-                                  placeholder="Choose a step", width=260,
-                                  help="Users who reached the step before it but not this one, with their "
-                                       "events and products at the step they reached.")
-    if dropped_before is not None:
-        step_number = query.labels.index(dropped_before) + 1
-        dropped = common.cached(dropped_users, query, filters, step_number)
-        noun = "user" if len(dropped) == 1 else "users"
-        st.download_button(f"{common.format_count(len(dropped))} {noun} (CSV)", data=common.to_csv(dropped),
-                           file_name=f"dropped-before-step-{step_number}.csv", mime="text/csv",
-                           key="funnel_download_dropped", icon=":material/download:", on_click="ignore")
+if access.allowed("export_user_level"):
+    with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
+        dropped_before = st.selectbox("Users who dropped before", query.labels[1:], index=None, key="funnel_dropped_before",
+                                      placeholder="Choose a step", width=260,
+                                      help="Users who reached the step before it but not this one, with their "
+                                           "events and products at the step they reached.")
+        if dropped_before is not None:
+            step_number = query.labels.index(dropped_before) + 1
+            dropped = common.cached(dropped_users, query, filters, step_number)
+            noun = "user" if len(dropped) == 1 else "users"
+            st.download_button(f"{common.format_count(len(dropped))} {noun} (CSV)", data=common.to_csv(dropped),
+                               file_name=f"dropped-before-step-{step_number}.csv", mime="text/csv",
+                               key="funnel_download_dropped", icon=":material/download:", on_click="ignore")
 
 if breakdown_column is not None and result.breakdown is not None:
     with breakdown_column:

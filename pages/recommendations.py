@@ -22,7 +22,7 @@ LEADERBOARD_METRICS = {"NDCG@10": "ndcg@10", "Precision@10": "precision@10", "Re
 warehouse = common.open_warehouse()
 options = common.cached(filter_options)
 filters = common.sidebar_filters(options)
-common.page_header("Recommendations", warehouse.info)
+common.page_header("Recommendations", warehouse.info, filters, period=False)
 
 if filters is None:
     common.empty_state("The warehouse has no dated events yet; rebuild it from data with views, carts or purchases.")

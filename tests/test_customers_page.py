@@ -143,3 +143,20 @@ def test_segment_export_comes_from_the_url(monkeypatch, customer_warehouse):
 
     assert_no_error(app)
     assert app.dataframe[0].value["user_id"].tolist() == ["D"]
+
+
+def test_segments_and_value_say_they_need_prices_when_the_data_has_none(monkeypatch, tmp_path):
+    from analytics.warehouse import build_warehouse
+    from tests.customers_fixtures import TABLES
+    from tests.tiny_shop import write_tiny_shop
+
+    # Orders without lines, as a click log's purchases become: customers, but no prices.
+    unpriced = {name: table for name, table in TABLES.items() if name != "order_items"}
+    target = tmp_path / "warehouse.duckdb"
+    build_warehouse(write_tiny_shop(tmp_path / "source", unpriced), target)
+
+    for tab, title in (("Segments", "Segments need prices"), ("Value", "Lifetime value needs prices")):
+        app = run_page(monkeypatch, target, PERIOD | {"customers_tab": tab})
+        assert_no_error(app)
+        assert [info.proto.title for info in app.info] == [title]
+        assert not app.get("plotly_chart")

@@ -59,3 +59,8 @@ def test_same_period_last_year_moves_both_dates_a_year_and_29_february_to_the_28
 def test_unknown_comparison_is_refused():
     with pytest.raises(ShopLensError, match="previous_period"):
         Filters(date(2025, 1, 1), date(2025, 1, 2), comparison="last_week")
+
+
+def test_on_one_day_of_data_every_range_is_all_of_it_and_is_called_so():
+    day = date(2017, 11, 26)
+    assert matching_preset(day, day, day, day) == "All data"

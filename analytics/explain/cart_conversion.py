@@ -53,12 +53,14 @@ def cart_training_frame(carts: pd.DataFrame, within_hours: float) -> pd.DataFram
         within_hours: the window W, > 0.
 
     Returns:
-        The decided carts (bought within W, or abandoned) with is_bought_within (0/1) added,
+        The carts whose window closed before the data ends (bought within W, or abandoned) with
+        is_bought_within (0/1) added; carts still in their window are left out even when already bought,
+        since keeping them would over-represent buyers among the latest carts,
         in time order.
     """
     states = cart_states(carts, within_hours)
-    decided = ~states["is_open"]
-    return carts.loc[decided].assign(is_bought_within=states.loc[decided, "is_bought_within"].astype(int))
+    closed = states["is_window_closed"]
+    return carts.loc[closed].assign(is_bought_within=states.loc[closed, "is_bought_within"].astype(int))
 
 
 def cart_conversion_model(random_state: int = 0) -> ConversionClassifier:
