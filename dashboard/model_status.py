@@ -27,7 +27,7 @@ import streamlit as st
 from analytics import models
 from analytics.errors import ShopLensError
 from analytics.models.loading import Result
-from dashboard import common
+from dashboard import access, common
 
 # Seconds between two looks at a pending job.
 POLL_SECONDS = 2.0
@@ -108,20 +108,17 @@ def _waiting(name: str, params: dict[str, Any] | None, what: str, warehouse_path
 
 def failed_box(found: models.Failed, *, what: str, key: str, title: str, name: str,
                params: dict[str, Any] | None) -> None:
-    """The job's one-line reason, and a Retrain button for those allowed to retrain."""
+    """The job's one-line reason, and a way to try again: anyone for their own settings, admins for the defaults."""
     common.empty_state(found.reason, title=title, icon=":material/model_training:")
-    if found.reason == "cancelled" or may_retrain():
+    if found.status.is_default:
         retrain_button(name, params, key=f"{key}_retrain", label=f"Train {what} again")
+    else:
+        try_again_button(name, params, key=f"{key}_try_again", label=f"Train {what} again")
 
 
 def may_retrain() -> bool:
-    """Whether the signed-in user may retrain models (admins; everyone under open access)."""
-    try:
-        from dashboard.access import allowed
-    except ImportError:
-        # No sign-in layer: open access, where the local user is the admin.
-        return True
-    return bool(allowed("retrain_models"))
+    """Whether the signed-in user may retrain the models every page opens with (admins; open access is admin)."""
+    return bool(access.allowed("retrain_models"))
 
 
 def retrain_button(name: str | None = None, params: dict[str, Any] | None = None, *, key: str,
@@ -133,6 +130,13 @@ def retrain_button(name: str | None = None, params: dict[str, Any] | None = None
     st.button(label, key=key, icon=":material/model_training:", on_click=retrain,
               args=(name, params, str(_warehouse().info.path)),
               help="Train again in the background; the current model keeps serving until the new one is ready.")
+
+
+def try_again_button(name: str, params: dict[str, Any] | None, *, key: str, label: str = "Try again") -> None:
+    """A button that queues a failed or cancelled job with other settings than the defaults again (anyone's)."""
+    st.button(label, key=key, icon=":material/refresh:", on_click=try_again,
+              args=(name, params, str(_warehouse().info.path)),
+              help="Queue it again for the background worker.")
 
 
 def request_button(label: str, name: str, params: dict[str, Any] | None = None, *, key: str, **button: Any) -> None:
@@ -158,6 +162,11 @@ def request(name: str, params: dict[str, Any] | None, warehouse_path: str, data_
 def cancel(name: str, params: dict[str, Any] | None, warehouse_path: str) -> None:
     """Cancel the queued or running job `name` with `params` (a button's callback)."""
     models.cancel(name, params, warehouse=warehouse_path)
+
+
+def try_again(name: str, params: dict[str, Any] | None, warehouse_path: str) -> None:
+    """Queue a job with non-default settings again (a button's callback); the defaults stay admins' to retrain."""
+    models.retrain([name], params=params, warehouse=warehouse_path)
 
 
 def retrain(name: str | None, params: dict[str, Any] | None, warehouse_path: str) -> None:

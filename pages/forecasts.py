@@ -96,7 +96,10 @@ elif isinstance(found, models.Pending):
                                help="Cancel this forecast run")
 elif isinstance(found, models.Failed):
     common.empty_state(found.reason, title="Cannot forecast these series", icon=":material/timeline:")
-    model_status.retrain_button("forecast", params, key="forecast_run_again", label="Run forecast again")
+    if found.status.is_default:
+        model_status.retrain_button("forecast", params, key="forecast_run_again", label="Run forecast again")
+    else:
+        model_status.try_again_button("forecast", params, key="forecast_run_again", label="Run forecast again")
 if not isinstance(found, models.Ready):
     if isinstance(found, models.NotRequested):
         common.empty_state(
