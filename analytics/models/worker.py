@@ -12,7 +12,8 @@ Run as `python -m analytics.models.worker --warehouse PATH` (`schedule_training`
   the seconds it took, also kept per model for the next estimate) or failed with a one-line reason;
 - cancels a job when its cancel marker appears (checked at each progress step, and at once on
   SIGUSR1); on SIGTERM puts the running job back in the queue and exits;
-- exits when nothing has been queued for `--idle-seconds`.
+- exits when nothing has been queued for `--idle-seconds`;
+- runs at a lower priority (niceness +10), so the app's pages stay responsive while it trains.
 
 A worker that died mid-job (killed, out of memory) leaves the job "training"; the next worker
 runs it once more and then records it as failed.
@@ -44,6 +45,8 @@ LOCK_ATTEMPT_SECONDS = 2.0
 # Progress is written at most this often, so a chatty trainer does not spend its time on disk writes.
 PROGRESS_WRITE_SECONDS = 0.5
 MAX_ATTEMPTS = 2
+# The worker yields the cores to the app: pages stay responsive while models train.
+NICENESS = 10
 
 
 class WorkerStopped(BaseException):
@@ -369,6 +372,10 @@ def main(argv: list[str] | None = None) -> int:
     except ShopLensError as error:
         _log(str(error))
         return 2
+    try:
+        os.nice(NICENESS)
+    except (AttributeError, OSError):  # not POSIX, or not allowed: train at the normal priority
+        pass
     return Worker(arguments.warehouse, registry, arguments.idle_seconds).run()
 
 
