@@ -173,17 +173,3 @@ def retrain(name: str | None, params: dict[str, Any] | None, warehouse_path: str
     """Retrain `name` (None: every model) in the background, if the user may (a button's callback)."""
     if may_retrain():
         models.retrain([name] if name else None, params=params, warehouse=warehouse_path)
-
-
-def statuses_table() -> None:
-    """Every model of the current data version: its status, when it was trained and how long it took."""
-    warehouse = _warehouse()
-    found = models.statuses(warehouse=warehouse.info.path, data_version=warehouse.info.data_version,
-                            include_variants=True)
-    summary = models.progress(warehouse.info.path, warehouse.info.data_version)
-    st.caption(common.plain(summary.line.capitalize()))
-    st.dataframe([{
-        "Model": status.name, "Status": status.status, "Default settings": status.is_default,
-        "Trained at (UTC)": (status.trained_at or "")[:16].replace("T", " "),
-        "Seconds": status.seconds, "Reason": status.reason,
-    } for status in found], hide_index=True)
