@@ -17,9 +17,8 @@ import traceback
 from typing import NoReturn, Sequence
 
 from analytics.commands import (
-    build, cart_dropoff, customers, explain, features, forecast, funnel, importing, info, kpis, predict, recommend,
-    restore,
-    settings,
+    build, cart_dropoff, customers, explain, features, forecast, funnel, importing, info, kpis, models, predict,
+    recommend, restore, settings,
 )
 from analytics.errors import ShopLensError
 
@@ -29,7 +28,7 @@ DEBUG_ENV = "SHOPLENS_DEBUG"
 
 # In the order `shoplens --help` lists them.
 COMMANDS = (build, info, kpis, funnel, cart_dropoff, customers, predict, forecast, recommend, features, explain,
-            importing, restore, settings)
+            importing, restore, settings, models)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -32,8 +32,9 @@ class PageSpec:
         permission: what a signed-in person needs to see the page listed (`analytics.access.Permission`).
         views: further URL queries the browser test opens too, e.g. "customers_tab=Segments" for a page
             whose tabs only compute when open.
-        start_button: the label of the button that starts the page's on-demand work (training, a
-            forecast run); the browser test clicks it and waits for the charts it brings.
+        start_button: the label of the button that starts the page's on-demand work (a forecast run
+            other than the default, queued for the model worker); the browser test clicks it and waits
+            for the charts it brings.
         start_query: the URL query the browser test opens the page with before pressing
             `start_button`, e.g. to pick the faster of two model sets.
     """
@@ -77,7 +78,7 @@ PAGES: tuple[PageSpec, ...] = (
              "mean for stock.", start_button="Run forecast", start_query="forecast_arena=Fast+models"),
     PageSpec("Merchandising", "pages/recommendations.py", "Recommendations", ":material/recommend:",
              "recommendations", "What to show each shopper and which products sell together, with a reason "
-             "for every item and a leaderboard of models.", start_button="Train the recommenders"),
+             "for every item and a leaderboard of models."),
     PageSpec("Data science", "pages/explanations.py", "Explanations", ":material/psychology:",
              "cart_dropoff|customers|recommendations|forecasts",
              "Every model's card, SHAP summary and dependence plots, single-row explanations and a fairness check."),

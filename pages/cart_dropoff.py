@@ -6,7 +6,7 @@ import streamlit as st
 
 from analytics.cart_dropoff import load_cart_dropoff, load_winback_segment
 from analytics.charts import cart_dropoff as charts
-from analytics.explain.cart_conversion import train_cart_model
+from analytics.models.jobs import cart_params
 from analytics.overview import filter_options
 from dashboard import access, common, explanation_panel
 
@@ -99,6 +99,7 @@ if access.allowed("export_user_level"):
 use_history = st.toggle("Learn from all history up to the end date", value=True, key="cart_model_history",
                         help="More carts give a steadier model; off learns from the chosen dates only.")
 training_filters = replace(filters, start_date=options.first_date) if use_history else filters
-explanation_panel.show_trained(train_cart_model, training_filters, within_hours, key="cart",
-                               title=f"Why carts are bought within {window}", segment_labels=SEGMENT_LABELS,
-                               row_label="Cart")
+# Trained in the background once per data build for the defaults (all history, 24 h); other settings queue a job.
+explanation_panel.show_model("cart_conversion", cart_params(training_filters, within_hours), key="cart",
+                             what="the cart model", title=f"Why carts are bought within {window}",
+                             segment_labels=SEGMENT_LABELS, row_label="Cart")

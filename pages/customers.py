@@ -1,18 +1,16 @@
 """Customers: who comes back (Retention), who is best and who is slipping (Segments), what each is worth (Value)."""
 
 import importlib.util
-from dataclasses import replace
 from datetime import timedelta
 
 import streamlit as st
 
 from analytics.charts import customers as charts
-from analytics.customers.clv_explain import train_clv_explainer
 from analytics.customers.retention import load_retention, matrix_table
 from analytics.customers.rfm import SEGMENTS, RfmBins, load_rfm, load_rfm_migration
-from analytics.errors import ShopLensError
+from analytics.models.jobs import clv_params
 from analytics.overview import filter_options
-from dashboard import access, common, customers_value, explanation_panel
+from dashboard import access, common, explanation_panel, model_status
 
 PERIODS = {"Day": "day", "Week": "week", "Month": "month"}
 ACTIVITIES = {"First event": "event", "First purchase": "purchase"}
@@ -169,10 +167,11 @@ def show_value() -> None:
                                    format="%.3f", key="customers_discount", bind="query-params", width=170)
     time_unit = TIME_UNITS.get(unit_label or "Week", "week")
     calibration_end = min(calibration_end or data_end, data_end)
-    try:
-        clv = customers_value.cached_clv(filters, calibration_end, time_unit, HORIZONS[time_unit], 12, float(discount))
-    except ShopLensError as error:
-        common.empty_state(str(error), title="Not enough purchases for a CLV model", icon=":material/model_training:")
+    # Trained in the background: the defaults once per data build, other settings when first asked for.
+    params = clv_params(filters, calibration_end, time_unit, HORIZONS[time_unit], 12, float(discount))
+    clv = model_status.artifact("clv", params, what="the lifetime-value model", key="customers_clv_model",
+                                failed_title="Not enough purchases for a CLV model")
+    if clv is None:
         return
     predictions = clv.predictions
     totals = clv.totals
@@ -212,10 +211,9 @@ def show_value() -> None:
         )
     # BG/NBD and Gamma-Gamma are closed forms, not trees: the panel explains a tree surrogate of their CLV,
     # whose fidelity is on its card.
-    explanation_panel.show_trained(
-        train_clv_explainer, replace(filters, start_date=filters.end_date), calibration_end, time_unit,
-        HORIZONS[time_unit], 12, float(discount), key="customers_clv", title="Why customers are worth what they are",
-        segment_labels={"buyer": "Buyer"}, row_label="Customer",
+    explanation_panel.show_model(
+        "clv_surrogate", params, key="customers_clv", what="the lifetime-value explanation",
+        title="Why customers are worth what they are", segment_labels={"buyer": "Buyer"}, row_label="Customer",
     )
     if not access.allowed("view_user_level"):  # the table names customers
         return

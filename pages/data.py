@@ -27,6 +27,7 @@ from analytics.importing import (
 from analytics.importing.paths import IMPORT_FOLDER_ENV, import_folder
 from analytics.importing.preview import mapping_frame, preview_file
 from analytics.settings import CURRENCY_ENV, Settings, load_settings, save_settings
+from analytics.models.scheduling import schedule_training
 from analytics.warehouse import restore_warehouse
 from analytics.warehouse_files import list_versions
 from dashboard import access, common
@@ -69,9 +70,10 @@ def _restore(target, version_id: str, user: str) -> None:
     except ShopLensError as error:
         st.session_state[MESSAGE] = ("error", str(error))
         return
+    schedule_training(target)
     st.session_state.pop(JOB, None)
     st.session_state[MESSAGE] = ("success", f"Restored the warehouse kept at {report.restored.kept_at:%d %b %Y %H:%M} "
-                                            "UTC; the one it replaced is kept too.")
+                                            "UTC; the one it replaced is kept too. Its models train again in the background.")
 
 
 def _save_currency(target) -> None:

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 import pandas as pd
 import streamlit as st
 
+from analytics import models as models_store
 from analytics.charts import explanations as charts
-from analytics.errors import ShopLensError
-from analytics.explain.cards import METRIC_LABELS, load_cards
+from analytics.explain.cards import METRIC_LABELS
 from analytics.explain.fairness import GROUP_COLUMNS
-from analytics.explain.registry import ModelReport, availability, model_report
+from analytics.explain.registry import availability
 from analytics.explain.tree_shap import dependence_table, explain_row
-from dashboard import common, explanation_panel
+from dashboard import common, explanation_panel, model_status
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
@@ -22,12 +19,6 @@ def _available() -> list:
     # Importing every trainer module is slow (forecasting pulls in Prophet); the answer only
     # changes with the code, so once per server is enough.
     return availability()
-
-
-@st.cache_resource(show_spinner=False, max_entries=16)
-def _model_report(name: str, data_version: str, warehouse_path: str, *, _connection: Any) -> ModelReport:
-    # Keyed on the model and the data version; shared by every session and never modified.
-    return model_report(_connection, name, warehouse=Path(warehouse_path))
 
 
 warehouse = common.open_warehouse()
@@ -39,7 +30,8 @@ every_model = _available()
 # A model is offered only where its page is: the data must support the analysis it serves.
 models = [item for item in every_model if warehouse.info.supports(item.spec.analysis)]
 by_name = {item.spec.name: item for item in models}
-cards = load_cards(warehouse.info.path, warehouse.info.data_version)
+trained = {status.name: status for status in models_store.statuses(
+    warehouse=warehouse.info.path, data_version=warehouse.info.data_version)}
 
 
 def _why_not(item) -> str:
@@ -53,9 +45,13 @@ with st.expander(f"All models ({sum(item.is_available for item in models)} of {l
                  "for this data)"):
     st.dataframe(pd.DataFrame([{
         "Model": item.spec.title, "Name": item.spec.name, "Task": item.spec.task, "Page": item.spec.page,
-        "Available": item.is_available and item in models, "Trained on this data": item.spec.card_of(cards) is not None,
+        "Available": item.is_available and item in models,
+        "On this data": trained[item.spec.name].status if item.spec.name in trained else "not trained",
         "Why not available": _why_not(item),
     } for item in every_model]), hide_index=True)
+    st.caption("Every model is trained once per data build in the background and shared by every page and "
+               "session; switching models here never trains one.")
+    model_status.retrain_button(key="explain_retrain_all", label="Retrain every model")
 if not models:
     common.empty_state("No model can learn from this data: " + "; ".join(_why_not(item) for item in every_model),
                        title="No models for this data", icon=":material/model_training:")
@@ -71,16 +67,9 @@ if not chosen.is_available:
     common.empty_state(chosen.reason, title="This model is not available yet", icon=":material/construction:")
     st.stop()
 
-with st.status(f"Training and explaining {chosen.spec.title}…", expanded=False) as status:
-    try:
-        report = _model_report(chosen.spec.name, warehouse.info.data_version, str(warehouse.info.path),
-                               _connection=warehouse.connection)
-    except ShopLensError as error:
-        status.update(label="The data cannot support this model", state="error")
-        common.empty_state(str(error), title="Not enough data for a model", icon=":material/model_training:")
-        st.stop()
-    status.update(label=f"{chosen.spec.title}: trained in {report.card.fit_seconds:.1f} s, "
-                        f"{report.explanation.shap_rows:,} rows explained", state="complete")
+report = model_status.artifact(chosen.spec.name, what=f"the model “{chosen.spec.title}”", key="explain_model_status")
+if report is None:
+    st.stop()
 explanation, card, fairness = report.explanation, report.card, report.fairness
 
 # ----------------------------------------------------------------------------- the card

@@ -5,19 +5,19 @@ from datetime import datetime, timedelta
 
 import streamlit as st
 
+from analytics import models
 from analytics.charts import explanations as explanation_charts
 from analytics.charts import forecasts as charts
 from analytics.errors import ShopLensError
 from analytics.forecasting.day_explanation import explain_forecast_day, top_drivers_sentence
 from analytics.forecasting.drivers import COUNTRIES, Promotion
-from analytics.forecasting.global_model import train_global_model
 from analytics.forecasting.models import DEFAULT_MODELS, FAST_MODELS, MODEL_TITLES
 from analytics.forecasting.run import ForecastRequest, series_view
 from analytics.forecasting.series import history_preview
 from analytics.forecasting.stock import read_stock_csv, stock_table, stock_view
+from analytics.models.jobs import forecast_components_params, forecast_global_params, forecast_params
 from analytics.overview import filter_options
-from dashboard import common, explanation_panel
-from dashboard.forecasts_run import cached_components, cached_day_explanation, cached_run, run_with_status
+from dashboard import common, explanation_panel, model_status
 
 # Choices: label -> engine value. Bound widgets put the label in the URL (?level=Category).
 LEVELS = {"Total": "total", "Category": "category", "Product (top 10)": "product", "Channel": "channel",
@@ -27,7 +27,6 @@ HORIZONS = {"7 days": 7, "14 days": 14, "28 days": 28, "56 days": 56, "91 days":
 FOLDS = {"2 folds": 2, "3 folds": 3, "4 folds": 4, "5 folds": 5}
 ARENAS = {"All models": DEFAULT_MODELS, "Fast models": FAST_MODELS}
 SERVICE_LEVELS = {"90%": 0.90, "95%": 0.95, "98%": 0.98, "99%": 0.99}
-PENDING_KEY = "forecast_run_pending"
 SEGMENT_LABELS = {"series": "Series", "day": "Day", "day_of_week": "Day of week"}
 
 warehouse = common.open_warehouse()
@@ -82,26 +81,31 @@ request = ForecastRequest(level=level, measure=measure, horizon=horizon,
                           filters=replace(filters, start_date=min(options.first_date or filters.start_date,
                                                                   filters.end_date)))
 
-with st.container(horizontal=True, gap="small"):
-    # The click is kept in session state by its callback, so it survives any rerun before the run starts.
-    st.button("Run forecast", key="forecast_run_forecast", type="primary", icon=":material/play_arrow:",
-              on_click=st.session_state.__setitem__, args=(PENDING_KEY, True))
-    # Any click reruns the page, which interrupts a run in progress at its next progress update.
-    st.button("Stop", key="forecast_stop", icon=":material/stop:", help="Cancel the run in progress")
-
-run = cached_run(request)
-run_clicked = st.session_state.pop(PENDING_KEY, False)
-if run is None and run_clicked:
-    try:
-        run = run_with_status(request)
-    except ShopLensError as error:
-        common.empty_state(str(error), title="Cannot forecast these series", icon=":material/timeline:")
-        st.stop()
-if run is None:
-    common.empty_state(
-        f"Press “Run forecast” to backtest the models on every {level_label.lower()} series and forecast "
-        f"{horizon} days of {measure}. Runs are kept until the data is rebuilt.",
-        title="Not run yet", icon=":material/play_circle:")
+# The default request is trained in the background once per data build; any other is queued on "Run forecast".
+params = forecast_params(request)
+found = model_status.result("forecast", params, request_missing=False)
+if isinstance(found, models.NotRequested):
+    # The click queues the run in a callback, before the rerun it causes, so no rerun can lose it.
+    model_status.request_button("Run forecast", "forecast", params, key="forecast_run_forecast", type="primary",
+                                icon=":material/play_arrow:",
+                                help="Backtests and forecasts in the background; the page shows the result when "
+                                     "it is ready.")
+elif isinstance(found, models.Pending):
+    model_status.pending_box("forecast", params, what="this forecast")
+    model_status.cancel_button("Stop", "forecast", params, key="forecast_stop", icon=":material/stop:",
+                               help="Cancel this forecast run")
+elif isinstance(found, models.Failed):
+    common.empty_state(found.reason, title="Cannot forecast these series", icon=":material/timeline:")
+    if found.status.is_default:
+        model_status.retrain_button("forecast", params, key="forecast_run_again", label="Run forecast again")
+    else:
+        model_status.try_again_button("forecast", params, key="forecast_run_again", label="Run forecast again")
+if not isinstance(found, models.Ready):
+    if isinstance(found, models.NotRequested):
+        common.empty_state(
+            f"Press “Run forecast” to backtest the models on every {level_label.lower()} series and forecast "
+            f"{horizon} days of {measure}. Runs are kept until the data is rebuilt.",
+            title="Not run yet", icon=":material/play_circle:")
     # The history is one cached query, so the manager sees the data before any model is fitted.
     preview = common.cached(history_preview, level, measure, filters=request.filters)
     if preview.empty:
@@ -114,6 +118,7 @@ if run is None:
                           file_name=f"history-{level}-{measure}", key="forecast_history_preview",
                           caption=f"The {shown} largest series, up to {filters.end_date:%d %b %Y}")
     st.stop()
+run = found.artifact.run
 
 ids = list(run.arena.champions["unique_id"])
 if run.arena.skipped:
@@ -144,10 +149,11 @@ common.chart_card(
 
 if run.arena.global_model is not None and view.unique_id in run.arena.global_model.series_ids_:
     st.subheader("Why this day?", anchor=False)
-    try:
-        days = cached_day_explanation(run, request, view.unique_id)
-    except ShopLensError as error:
-        common.empty_state(str(error), title="Cannot explain the forecast days", icon=":material/help:")
+    # Computed with the run by the worker, for every series the global model forecast.
+    days = found.artifact.day_explanations.get(view.unique_id)
+    if days is None:
+        common.empty_state("This run has no explanation of its forecast days for this series.",
+                           title="Cannot explain the forecast days", icon=":material/help:")
     else:
         day_options = [f"{day:%Y-%m-%d}" for day in days.days]
         highest = day_options.index(f"{days.highest_day:%Y-%m-%d}")
@@ -186,11 +192,11 @@ with backtest:
 st.subheader("Drivers", anchor=False)
 if st.toggle("Show Prophet's components (trend, weekly, yearly, holidays, promotions)", key="forecast_components",
              bind="query-params"):
-    try:
-        components = cached_components(run, request, view.unique_id)
-    except ShopLensError as error:
-        common.empty_state(str(error), title="No components", icon=":material/timeline:")
-    else:
+    # Fitting Prophet is training: the worker does it the first time anyone asks for this series.
+    components = model_status.artifact("forecast_components", forecast_components_params(request, view.unique_id),
+                                       what="Prophet's components", key="forecast_components_model",
+                                       failed_title="No components")
+    if components is not None:
         common.chart_card("What drives the forecast", charts.components_figure(components), components,
                           file_name=f"components-{unique_id}", key="forecast_components_chart",
                           caption="Prophet fitted on log(1 + demand): the trend in units, the rest as % effects")
@@ -235,6 +241,7 @@ if levels:
     st.dataframe(table, hide_index=True)
 
 if run.arena.settings.is_daily and "lightgbm_global" in run.arena.settings.models:
-    explanation_panel.show_trained(train_global_model, level, measure, horizon, country, key="forecast",
-                                   title="Why the global model forecasts what it does",
-                                   segment_labels=SEGMENT_LABELS, row_label="Series and day")
+    explanation_panel.show_model("forecast_global", forecast_global_params(level, measure, horizon, country),
+                                 key="forecast", what="the global forecasting model",
+                                 title="Why the global model forecasts what it does",
+                                 segment_labels=SEGMENT_LABELS, row_label="Series and day")

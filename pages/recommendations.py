@@ -6,18 +6,15 @@ import streamlit as st
 from analytics.charts import recommendations as charts
 from analytics.errors import ShopLensError
 from analytics.overview import filter_options
-from analytics.recommend.hybrid import FEATURE_LABELS, train_ranker_model
+from analytics.recommend.hybrid import FEATURE_LABELS
 from analytics.recommend.service import (
     recommend_for_user,
     related_items,
     user_features_table,
 )
-from dashboard import common, explanation_panel, pickers
-from dashboard.recommendations_models import evaluated, evaluate_with_status, trained, train_with_status
+from dashboard import common, explanation_panel, model_status, pickers
 
 K_CHOICES = (5, 10, 20)
-TRAIN_PENDING = "recommend_train_pending"
-EVALUATE_PENDING = "recommend_evaluate_pending"
 MEASURES = {"Lift": "lift", "Confidence": "confidence", "Orders together": "together"}
 LEADERBOARD_METRICS = {"NDCG@10": "ndcg@10", "Precision@10": "precision@10", "Recall@10": "recall@10",
                        "MAP@10": "map@10", "Hit rate@10": "hit_rate@10"}
@@ -31,29 +28,16 @@ if filters is None:
     common.empty_state("The warehouse has no dated events yet; rebuild it from data with views, carts or purchases.")
     st.stop()
 
-version = warehouse.info.data_version
-models = trained(version)
+# Trained in the background once per data build and shared by everyone; the page only loads them.
+models = model_status.artifact("recommenders", what="the recommenders", key="recommend_models",
+                               failed_title="Not enough data to recommend")
 if models is None:
     st.markdown(
         "Recommendations come from six models — popularity, co-occurrence, ALS, EASE, text similarity and a "
         "LightGBM ranker that combines them and gives every item a reason. They learn from every view, cart "
         "and purchase, once per data build, and are then shared by everyone."
     )
-    with st.container(horizontal=True, gap="small"):
-        # The click is kept in session state by its callback, so it survives a rerun before training starts.
-        st.button("Train the recommenders", key="recommend_train", type="primary", icon=":material/model_training:",
-                  help="Takes about a minute on the sample shop; cached until the data is rebuilt.",
-                  on_click=st.session_state.__setitem__, args=(TRAIN_PENDING, True))
-        # Any click reruns the page, which stops a training in progress at its next progress update.
-        st.button("Stop", key="recommend_stop_training", icon=":material/stop:", help="Cancel the training in progress")
-    if st.session_state.pop(TRAIN_PENDING, False):
-        try:
-            models = train_with_status(version, warehouse.connection)
-        except ShopLensError as error:
-            common.empty_state(str(error), title="Not enough data to recommend", icon=":material/model_training:")
-            st.stop()
-    else:
-        st.stop()
+    st.stop()
 
 st.caption(
     f"Learned from interactions up to {common.format_day(models.data_end)} "
@@ -163,18 +147,8 @@ with for_product:
                           caption="Text similarity of title, category, brand and price band (works for new products)")
 
 with leaderboard_tab:
-    board = evaluated(version)
-    if board is None:
-        st.markdown("The leaderboard fits every model on all but the last 28 days and checks its top 10 "
-                    "against what shoppers went on to view, cart or buy in those days.")
-        st.button("Evaluate the models", key="recommend_evaluate", icon=":material/leaderboard:",
-                  help="Trains every model again on the earlier days; about two minutes on the sample.",
-                  on_click=st.session_state.__setitem__, args=(EVALUATE_PENDING, True))
-        if st.session_state.pop(EVALUATE_PENDING, False):
-            try:
-                board = evaluate_with_status(version, warehouse.connection)
-            except ShopLensError as error:
-                common.empty_state(str(error), title="Not enough data to evaluate")
+    board = model_status.artifact("recommender_leaderboard", what="the leaderboard", key="recommend_leaderboard_model",
+                                  failed_title="Not enough data to evaluate")
     if board is not None:
         st.caption(board.protocol)
         metric_label = st.segmented_control("Metric", list(LEADERBOARD_METRICS), default="NDCG@10",
@@ -195,7 +169,8 @@ with leaderboard_tab:
             st.markdown("**Shoppers with at most 3 earlier products (cold start)**")
             st.dataframe(board.cold_start, hide_index=True)
     if st.toggle("Explain the ranker", key="recommend_explain_ranker", bind="query-params",
-                 help="Trains the ranker on the time split and explains it with SHAP (about two minutes)."):
-        explanation_panel.show_trained(train_ranker_model, key="recommend_ranker", title="What the ranker learned",
-                                       segment_labels={"category": "Category", "price_band": "Price band"},
-                                       row_label="Candidate")
+                 help="What drives the ranker's scores on the held-out days, with SHAP."):
+        explanation_panel.show_model("recommender_ranker", key="recommend_ranker", what="the ranker",
+                                     title="What the ranker learned",
+                                     segment_labels={"category": "Category", "price_band": "Price band"},
+                                     row_label="Candidate")

@@ -8,7 +8,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.cart_log import build_cart_warehouse
-from tests.page_runner import assert_no_error, open_page, shown
+from tests.model_pages import open_page_with_models
+from tests.page_runner import assert_no_error, shown
 
 PAGE = "pages/cart_dropoff.py"
 PERIOD = {"from": "2025-01-01", "to": "2025-01-10"}
@@ -20,7 +21,8 @@ def cart_warehouse(tmp_path_factory) -> Path:
 
 
 def run_page(monkeypatch, warehouse: Path, query: dict | None = None) -> AppTest:
-    return open_page(monkeypatch, warehouse, PAGE, query, timeout_seconds=60)
+    # The page's cart model is trained by the background worker; here in-process, then the page reruns.
+    return open_page_with_models(monkeypatch, warehouse, PAGE, query, timeout_seconds=60)
 
 
 def metrics(app: AppTest) -> dict[str, str]:
@@ -46,7 +48,7 @@ def test_charts_and_downloads_and_no_model_on_seven_carts(monkeypatch, cart_ware
 
     assert len(app.get("plotly_chart")) == 2
     assert download_keys(app) == {"download_cart-survival", "download_cart_breakdown", "cart_download_winback"}
-    # Seven carts cannot train a model: the panel says so instead of failing.
+    # Seven carts cannot train a model: the job fails with its reason and the panel says so instead of failing.
     assert [info.proto.title for info in app.info] == ["Not enough data for a model"]
     assert len(app.dataframe[0].value) == 3
 

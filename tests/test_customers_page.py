@@ -9,7 +9,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.customers_fixtures import build_customer_warehouse
-from tests.page_runner import assert_no_error, open_page
+from tests.model_pages import open_page_with_models
+from tests.page_runner import assert_no_error
 
 PAGE = "pages/customers.py"
 PERIOD = {"from": "2025-01-06", "to": "2025-01-22"}
@@ -21,7 +22,8 @@ def customer_warehouse(tmp_path_factory) -> Path:
 
 
 def run_page(monkeypatch, warehouse: Path, query: dict | None = None) -> AppTest:
-    return open_page(monkeypatch, warehouse, PAGE, query, timeout_seconds=120)
+    # Value and Predictions load models the background worker trains; here in-process, then the page reruns.
+    return open_page_with_models(monkeypatch, warehouse, PAGE, query, timeout_seconds=120)
 
 
 def download_keys(app: AppTest) -> set[str]:

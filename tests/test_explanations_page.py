@@ -7,13 +7,15 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.page_runner import APP, assert_no_error, open_page, shown
+from tests.model_pages import open_page_with_models, settle
+from tests.page_runner import APP, assert_no_error, shown
 
 PAGE = "pages/explanations.py"
 
 
 def run_page(monkeypatch, warehouse: Path, query: dict | None = None) -> AppTest:
-    return open_page(monkeypatch, warehouse, PAGE, query, timeout_seconds=180)
+    # Models come from the background worker's store; here trained in-process, then the page reruns.
+    return open_page_with_models(monkeypatch, warehouse, PAGE, query, timeout_seconds=180)
 
 
 @pytest.mark.slow
@@ -89,11 +91,13 @@ def test_a_regression_model_gets_its_units_and_no_calibration(monkeypatch, sampl
 
 def test_the_shared_panel_looks_closer_from_the_url_on_the_cart_page(monkeypatch, sample_warehouse):
     monkeypatch.setenv("SHOPLENS_WAREHOUSE", str(sample_warehouse))
+    monkeypatch.setenv("SHOPLENS_MODEL_WORKER", "off")
     app = AppTest.from_file(APP, default_timeout=180)
     app.query_params["cart_details"] = "true"
     # Bound pickers carry the label people see, as the cart page's own ?by=Device does.
     app.query_params["cart_dependence_feature"] = "Price ÷ category median"
     app.switch_page("pages/cart_dropoff.py").run()
+    settle(app, sample_warehouse)
 
     assert_no_error(app)
     assert app.toggle(key="cart_details").value is True
@@ -102,3 +106,37 @@ def test_the_shared_panel_looks_closer_from_the_url_on_the_cart_page(monkeypatch
     assert app.selectbox(key="cart_dependence_feature").value == "price_ratio"
     first_cart = app.selectbox(key="cart_row").value
     assert any(f"Why cart {first_cart} gets" in markdown.value for markdown in app.markdown)
+
+
+@pytest.mark.slow
+def test_switching_the_model_loads_from_the_store_and_never_trains_in_the_page(monkeypatch, sample_warehouse, tmp_path):
+    import shutil
+
+    from analytics.models.worker import run_queued
+    from tests.model_pages import queued_jobs
+    from tests.page_runner import open_page
+
+    import streamlit as st
+
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(sample_warehouse, warehouse)
+    monkeypatch.setenv("SHOPLENS_MODEL_WORKER", "off")
+    # The page keeps the model list for the server's life; start from the real registry's.
+    st.cache_resource.clear()
+    app = open_page(monkeypatch, warehouse, PAGE, {"explain_model": "cart_conversion"}, timeout_seconds=180)
+    assert_no_error(app)
+    assert queued_jobs(warehouse) == ["cart_conversion"]
+    assert [status.label for status in app.get("status")] == [
+        "Waiting to train the model “Cart bought within 24 h”…"]
+
+    run_queued(warehouse)
+    app.run()
+    assert "ROC AUC" in {metric.label for metric in app.metric}
+    # Another model: queued for the worker and shown as pending; nothing is trained in this process.
+    app.selectbox(key="explain_model").set_value("churn_28d").run()
+    assert_no_error(app)
+    assert queued_jobs(warehouse) == ["churn_28d"]
+    assert not app.metric
+    # Back to the cart model: served from the store at once.
+    app.selectbox(key="explain_model").set_value("cart_conversion").run()
+    assert "ROC AUC" in {metric.label for metric in app.metric}

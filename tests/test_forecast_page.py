@@ -1,4 +1,8 @@
-"""The Forecasts page in-process (AppTest) on the sample warehouse, with a short horizon and fast models."""
+"""The Forecasts page in-process (AppTest) on the sample warehouse, with a short horizon and fast models.
+
+Runs other than the default are queued for the background worker by "Run forecast"; here
+`tests.model_pages.settle` trains what the page queued, in this process, and runs the page again.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +12,23 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.page_runner import assert_no_error, open_page
+from tests.model_pages import open_page_with_models, settle
+from tests.page_runner import assert_no_error
 
 PAGE = "pages/forecasts.py"
 QUICK = {"forecast_level": "Total", "forecast_horizon": "7 days", "forecast_folds": "2 folds", "forecast_arena": "Fast models"}
 
 
 def run_page(monkeypatch, warehouse: Path, query: dict) -> AppTest:
-    return open_page(monkeypatch, warehouse, PAGE, query, timeout_seconds=240)
+    return open_page_with_models(monkeypatch, warehouse, PAGE, query, timeout_seconds=240)
+
+
+def run_forecast(app: AppTest, warehouse: Path) -> AppTest:
+    """Press "Run forecast": the run is queued, shown as pending, trained, and the page shows it."""
+    app.button(key="forecast_run_forecast").click().run()
+    assert_no_error(app)
+    assert any(status.label == "Waiting to train this forecast…" for status in app.get("status")), "the queued run is shown as pending"
+    return settle(app, warehouse)
 
 
 def metrics(app: AppTest) -> dict[str, str]:
@@ -30,7 +43,7 @@ def test_run_shows_forecast_leaderboard_drivers_and_stock(monkeypatch, sample_wa
     # Nothing is fitted until the manager presses Run.
     assert [info.proto.title for info in app.info] == ["Not run yet"]
 
-    app.button(key="forecast_run_forecast").click().run()
+    run_forecast(app, sample_warehouse)
     assert_no_error(app)
     shown = metrics(app)
     assert shown["Champion"] in {"Seasonal naive", "ETS (additive, fast)", "LightGBM (global)", "Ensemble (median)"}
@@ -47,7 +60,9 @@ def test_run_shows_forecast_leaderboard_drivers_and_stock(monkeypatch, sample_wa
     assert metrics(app)["Days of cover"] not in {"—"}
     assert any("chance of running out" in warning.value for warning in app.warning)
 
+    # Prophet's components are fitted by the worker the first time someone asks for them.
     app.toggle(key="forecast_components").set_value(True).run()
+    settle(app, sample_warehouse)
     assert_no_error(app)
     assert "download_forecast_components_chart" in {button.proto.id.split("-", 2)[-1] for button in
                                             app.get("download_button")}
@@ -55,7 +70,7 @@ def test_run_shows_forecast_leaderboard_drivers_and_stock(monkeypatch, sample_wa
 
 def test_a_cached_run_is_shown_without_pressing_run_again(monkeypatch, sample_warehouse):
     app = run_page(monkeypatch, sample_warehouse, QUICK | {"forecast_horizon": "14 days", "forecast_level": "Channel"})
-    app.button(key="forecast_run_forecast").click().run()
+    run_forecast(app, sample_warehouse)
     assert_no_error(app)
     channels = app.selectbox(key="forecast_series").options
     assert "email" in channels
@@ -79,7 +94,7 @@ def test_history_shows_before_run_and_a_forecast_day_is_explained_after(monkeypa
     assert "download_forecast_history_preview" in download_keys(app)
     assert len(app.get("plotly_chart")) == 1
 
-    app.button(key="forecast_run_forecast").click().run()
+    run_forecast(app, sample_warehouse)
     assert_no_error(app)
     # "Why this day?" defaults to the day with the highest LightGBM forecast and draws its waterfall.
     picker = app.selectbox(key="forecast_why_day")

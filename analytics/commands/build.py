@@ -64,7 +64,15 @@ def build_with_progress(source: Path, target: Path, *, is_sample: bool, label: s
     unsupported = [c.analysis for c in report.capabilities if not c.is_supported]
     if unsupported:
         print(f"note: this data does not support: {', '.join(unsupported)} (see `shoplens info`)", file=sys.stderr)
+    _schedule_training(target)
     return 0
+
+
+def _schedule_training(target: Path) -> None:
+    """Start training the pages' models for the new data, so no page visit waits on training."""
+    from analytics.models.scheduling import schedule_after_change
+
+    print(schedule_after_change(target), file=sys.stderr)
 
 
 def run_build(arguments: argparse.Namespace) -> int:
@@ -100,6 +108,7 @@ def _restore_instead(target: Path, version_id: str) -> int:
     kept = (f"; the unreadable file is kept as version {report.replaced.version_id}" if report.replaced else "")
     print(f"{target} could not be read, so instead of rebuilding it (which would lose imported rows) the newest "
           f"readable kept version was restored: {report.restored.describe()}{kept}", file=sys.stderr)
+    _schedule_training(target)
     return 0
 
 

@@ -106,6 +106,9 @@ def run_import(arguments: argparse.Namespace) -> int:
         return 0
     print(f"imported {report.rows_loaded:,} row(s) into {report.warehouse} (import {report.import_id}); "
           f"{report.rows_rejected:,} rejected (see `shoplens rejects --import-id {report.import_id}`)", file=sys.stderr)
+    from analytics.models.scheduling import schedule_after_change
+
+    print(schedule_after_change(report.warehouse), file=sys.stderr)
     unsupported = [c.analysis for c in report.capabilities if not c.is_supported]
     if unsupported:
         print(f"note: this data does not support: {', '.join(unsupported)} (see `shoplens info`)", file=sys.stderr)

@@ -54,4 +54,7 @@ def run(arguments: argparse.Namespace) -> int:
     if report.replaced is not None:
         print(f"the warehouse it replaced is kept as version {report.replaced.version_id}; "
               f"`shoplens restore {report.replaced.version_id}` undoes this restore", file=sys.stderr)
+    from analytics.models.scheduling import schedule_after_change
+
+    print(schedule_after_change(warehouse), file=sys.stderr)
     return 0

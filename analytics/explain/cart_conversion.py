@@ -11,22 +11,13 @@ out. On large data the model trains on a seeded random sample of at most
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 
 import duckdb
 import pandas as pd
 
 from analytics.cart_dropoff import DEFAULT_WITHIN_HOURS, cart_states, check_hours, load_carts
 from analytics.errors import ShopLensError
-from analytics.explain.explanation import (
-    DEFAULT_SHAP_ROWS,
-    DEFAULT_TEST_SHARE,
-    MIN_ROWS_PER_SIDE,
-    ModelExplanation,
-    calibration_table,
-    explain_model,
-    time_split,
-)
+from analytics.explain.explanation import DEFAULT_TEST_SHARE, MIN_ROWS_PER_SIDE, calibration_table, time_split
 from analytics.explain.metrics import classification_metrics
 from analytics.explain.model import ConversionClassifier
 from analytics.explain.trained import TrainedModel
@@ -77,48 +68,6 @@ def cart_conversion_model(random_state: int = 0) -> ConversionClassifier:
     return ConversionClassifier(
         numeric_features=NUMERIC_FEATURES, categorical_features=CATEGORICAL_FEATURES, random_state=random_state
     )
-
-
-def explain_cart_conversion(
-    con: duckdb.DuckDBPyConnection,
-    filters: Filters,
-    within_hours: float = DEFAULT_WITHIN_HOURS,
-    max_rows: int = DEFAULT_MAX_ROWS,
-    shap_rows: int = DEFAULT_SHAP_ROWS,
-    random_state: int = 0,
-) -> ModelExplanation:
-    """Fit and explain the cart-conversion model on the carts the filters select.
-
-    Args:
-        con: a warehouse connection.
-        filters: which carts to learn from (date, category, channel, device).
-        within_hours: a cart is a positive when bought within this many hours, > 0.
-        max_rows: train and validate on at most this many carts (seeded sample), >= 100.
-        shap_rows: validation carts to explain at most, >= 1.
-        random_state: seed for the samples and the booster.
-
-    Returns:
-        A ModelExplanation; segments are price_band, category, device and is_returning.
-    """
-    check_hours(within_hours, "the window")
-    frame = cart_training_frame(load_carts(con, filters), within_hours)
-    available = len(frame)
-    if available > max_rows:
-        frame = frame.sample(n=max_rows, random_state=random_state).sort_values(["carted_at", "cart_id"])
-    explanation = explain_model(
-        cart_conversion_model(random_state),
-        frame,
-        model_name=MODEL_NAME,
-        target=f"bought within {within_hours:g} h",
-        label_column="is_bought_within",
-        time_column="carted_at",
-        feature_labels=FEATURE_LABELS,
-        segment_columns=SEGMENT_COLUMNS,
-        shap_rows=shap_rows,
-        random_state=random_state,
-    )
-    # Report the carts available before sampling, so the page can state the sample size.
-    return replace(explanation, training_rows_available=available)
 
 
 # --------------------------------------------------------------------------- the shared TrainedModel contract

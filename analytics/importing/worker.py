@@ -94,6 +94,11 @@ def main(folder_text: str) -> int:
                       message=f"the import failed ({type(error).__name__}); nothing was changed")
         return 1
     _write_result(folder, report)
+    if report.committed:
+        # The pages' models are trained for the new data in their own worker, which outlives this one.
+        from analytics.models.scheduling import schedule_training
+
+        schedule_training(Path(spec["warehouse"]))
     _write_status(folder, state="done", step="done")
     return 0
 
