@@ -103,7 +103,8 @@ def test_each_page_keeps_its_own_settings(browser, app_url):
         assert "funnel_by" not in page.url
         assert _selected(page, "Break down by") == "Price band"
         _navigate(page, "Customers")
-        page.get_by_role("button", name="Month", exact=True).click()
+        # Segmented controls are radio groups (role "radio" on each choice).
+        page.get_by_role("radio", name="Month", exact=True).first.click()
         settle(page)
         _navigate(page, "Funnels")
         # The funnel's breakdown is back, and the Customers cohorts' "Month" did not touch the funnel trend.
