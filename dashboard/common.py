@@ -396,8 +396,9 @@ def chart_card(title: str, figure: go.Figure, data: pd.DataFrame, *, file_name: 
                 st.markdown(f"**{plain(title)}**")
                 if caption:
                     st.caption(plain(caption))
+            # A callable: the CSV is written when someone downloads it, not on every rerun of the page.
             st.download_button(
-                "CSV", data=to_csv(data), file_name=f"{file_name}.csv", mime="text/csv",
+                "CSV", data=lambda: to_csv(data), file_name=f"{file_name}.csv", mime="text/csv",
                 key=f"download_{key}", type="tertiary", icon=":material/download:", on_click="ignore",
                 help=f"Download the numbers behind “{title}” as CSV",
             )
@@ -470,7 +471,7 @@ def export_button(label: str, data: pd.DataFrame | Callable[[], pd.DataFrame], f
     frame = data() if callable(data) else data
     # Who and where are worked out now and passed on: the callback runs before the next script run,
     # outside the page's navigation.
-    st.download_button(label, data=to_csv(frame), file_name=file_name, mime="text/csv", key=key,
+    st.download_button(label, data=lambda: to_csv(frame), file_name=file_name, mime="text/csv", key=key,
                        on_click=_record_export,
                        args=(what, file_name, len(frame), signed_in_name() or "unknown", open_warehouse().info.path),
                        **kwargs)
