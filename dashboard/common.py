@@ -150,6 +150,18 @@ def _open_warehouse(path: str, stamp: tuple[int, int, int] | None) -> OpenWareho
         return OpenWarehouse(info, connection)
 
 
+def ready_warehouse() -> OpenWarehouse:
+    """The open warehouse, ready to query; raises with the reason when it is not (missing, old, being built).
+
+    Raises:
+        ShopLensError: the warehouse cannot serve queries; the message says why and what to do.
+    """
+    warehouse = open_warehouse()
+    if not warehouse.ready:
+        raise ShopLensError(warehouse.info.message)
+    return warehouse
+
+
 def cached(analysis: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run `analysis(connection, *args, **kwargs)` once per warehouse build.
 
@@ -160,9 +172,7 @@ def cached(analysis: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     Returns:
         The result, from the cache when the same build was asked the same question before.
     """
-    warehouse = open_warehouse()
-    if not warehouse.ready:
-        raise ShopLensError(warehouse.info.message)
+    warehouse = ready_warehouse()
     name = f"{analysis.__module__}.{analysis.__qualname__}"
     return _cached_analysis(name, warehouse.info.data_version, args, kwargs,
                             _analysis=analysis, _connection=warehouse.connection)
