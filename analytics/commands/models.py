@@ -8,6 +8,8 @@
 Status is one of queued, training, ready, failed. `train` queues every model's default job (or
 only NAME) and starts the worker in the background; with --wait it shows progress on stderr until
 every one is ready or failed (Ctrl-C stops waiting, not the worker) and exits 2 when any failed.
+With `SHOPLENS_MODEL_WORKER=off` no background worker starts, and `train --wait` trains in its own
+process instead.
 See docs/models.md.
 """
 
@@ -184,6 +186,13 @@ def _wait(path: Path, version: str, registry: str, names: tuple[str, ...] | None
                 last_line = line
             if summary.pending == 0:
                 return statuses
+            if not running and not scheduling.worker_enabled():
+                # No background worker may start here (a supervisor runs them, or none does): this
+                # command does the worker's job itself, then reports.
+                from analytics.models.worker import run_queued
+
+                run_queued(path, registry)
+                continue
             if not running:
                 # The worker exits when idle; a job queued meanwhile needs a new one.
                 scheduling.start_worker(path, registry)

@@ -49,6 +49,11 @@ def worker_running(store: ModelStore) -> bool:
         os.close(descriptor)
 
 
+def worker_enabled() -> bool:
+    """Whether this process may start workers: not when `$SHOPLENS_MODEL_WORKER` is "off" (or 0, no, false)."""
+    return os.environ.get(WORKER_SETTING, "").strip().lower() not in ("off", "0", "no", "false")
+
+
 def start_worker(warehouse: Path, registry: str = DEFAULT_REGISTRY, *, idle_seconds: float | None = None) -> bool:
     """Start the warehouse's worker, detached, unless one is running or was started a moment ago.
 
@@ -61,7 +66,7 @@ def start_worker(warehouse: Path, registry: str = DEFAULT_REGISTRY, *, idle_seco
         True when a worker process was started; never when `$SHOPLENS_MODEL_WORKER` is "off".
     """
     store = ModelStore(warehouse)
-    if os.environ.get(WORKER_SETTING, "").strip().lower() in ("off", "0", "no", "false") or worker_running(store):
+    if not worker_enabled() or worker_running(store):
         return False
     stamp = store.root / f"{store.warehouse.name}.worker.started"
     store.root.mkdir(parents=True, exist_ok=True)
@@ -120,7 +125,7 @@ def schedule_after_change(warehouse_path: Path | str) -> str:
         One sentence for the person who changed the data: training started, or how to start it.
     """
     schedule_training(warehouse_path)
-    if os.environ.get(WORKER_SETTING, "").strip().lower() in ("off", "0", "no", "false"):
+    if not worker_enabled():
         return ("models train when a worker runs ($SHOPLENS_MODEL_WORKER is off): "
                 "`python -m analytics.models.worker --warehouse PATH`")
     return "models train in the background now; `shoplens models` shows their progress"
