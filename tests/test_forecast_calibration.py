@@ -13,7 +13,6 @@ from analytics.forecasting.backtest import run_arena
 from analytics.forecasting.calibration import (
     calibrate,
     conformal_quantile,
-    coverage_tolerance,
     coverage_warning,
     series_level,
 )
@@ -124,16 +123,18 @@ def test_intervals_follow_the_level_and_stay_non_negative():
 
 
 def test_coverage_warning_by_hand():
-    # Over 84 days a calibrated 80% interval covers 80% ± 2·√(0.8·0.2/84) = ± 8.7 points by chance.
-    assert coverage_tolerance(0.8, 84) == pytest.approx(2 * math.sqrt(0.16 / 84))
-    # For 95% the chance band, ±4.8 points, is below the 5-point floor.
-    assert coverage_tolerance(0.95, 84) == 0.05
+    # More than 5 points off nominal warns, either way: 64% is 16 points short of 80%.
     assert coverage_warning(0.64, 0.95, 84) == ("80% intervals covered 64% in the backtest (84 days): too narrow, "
                                                 "expect more days outside them")
-    assert coverage_warning(0.75, 0.91, 84) is None  # 5 and 4 points short: within chance
-    assert coverage_warning(0.70, 0.89, 84).startswith("80% intervals covered 70% and 95% intervals covered 89%")
-    # Intervals wider than nominal are not a shortfall.
-    assert coverage_warning(1.0, 1.0, 84) is None
+    assert coverage_warning(0.75, 0.91, 84) is None  # 5 and 4 points short: within the target
+    assert coverage_warning(0.74, 0.89, 84) == ("80% intervals covered 74% and 95% intervals covered 89% in the "
+                                                "backtest (84 days): too narrow, expect more days outside them")
+    # 100% against 80% is 20 points too many: wider than needed. 100% against 95% is exactly 5: no warning.
+    assert coverage_warning(1.0, 1.0, 84) == ("80% intervals covered 100% in the backtest (84 days): wider than "
+                                              "needed, stock planned on them is more than the service level asks")
+    assert coverage_warning(0.90, 0.85, 40) == ("80% intervals covered 90% and 95% intervals covered 85% in the "
+                                                "backtest (40 days): the 95% intervals are too narrow and the 80% "
+                                                "ones wider than needed")
     assert coverage_warning(float("nan"), float("nan"), 0) is None
 
 

@@ -387,7 +387,6 @@ def train_global_model(con: duckdb.DuckDBPyConnection, level: str = "category", 
     Raises:
         ShopLensError: no series long enough.
     """
-    from analytics.explain.trained import TrainedModel
     from analytics.forecasting.backtest import run_arena
     from analytics.forecasting.drivers import load_product_categories, load_promotions, promotion_regressor
     from analytics.forecasting.models import LIGHTGBM
@@ -403,8 +402,39 @@ def train_global_model(con: duckdb.DuckDBPyConnection, level: str = "category", 
     promotions = promotion_regressor(load_promotions(con), series.ids, ds, level=level,
                                      product_categories=load_product_categories(con) if level == "product" else None)
     arena = run_arena(series.frame, settings, promotions=promotions, n_jobs=1)
+    return global_trained_model(arena, series.frame, level=level, measure=measure,
+                                data_version=data_version(con), started=started)
+
+
+def global_trained_model(arena, history: pd.DataFrame, *, level: str, measure: str, data_version: str,
+                         started: float | None = None):
+    """The global LightGBM model of a finished arena as a TrainedModel (SHAP, card, fairness).
+
+    Used by `train_global_model` and by the Forecasts page's run, so the panel beside a run explains
+    that run's own model and its card's MASE is that run's leaderboard figure: the mean over the
+    series of the leaderboard's `lightgbm_global` MASE (each series' rolling-origin MASE, mean over
+    folds).
+
+    Args:
+        arena: an `ArenaResult` whose models include lightgbm_global.
+        history: the arena's `unique_id, ds, y` history (for the training window).
+        level, measure: for the title and target.
+        data_version: the warehouse's data version ("" for a CSV).
+        started: `time.perf_counter()` when training began (fit seconds), None for the arena's own seconds.
+
+    Returns:
+        A TrainedModel named "forecast_global".
+
+    Raises:
+        ShopLensError: the arena has no global model.
+    """
+    from analytics.explain.trained import TrainedModel
+    from analytics.forecasting.models import LIGHTGBM
+
     forecaster = arena.global_model
-    board = arena.leaderboard
+    if forecaster is None:
+        raise ShopLensError("this forecast run has no global LightGBM model to explain; include lightgbm_global")
+    board = arena.leaderboard[arena.leaderboard["model"] == LIGHTGBM]
     validation = forecaster.validation_
     rows = validation["rows"][list(FEATURES)]
     segments = pd.DataFrame({
@@ -412,7 +442,7 @@ def train_global_model(con: duckdb.DuckDBPyConnection, level: str = "category", 
         "day": validation["ds"].strftime("%a %d %b %Y"),
         "day_of_week": validation["ds"].day_name(),
     })
-    training_ds = series.frame["ds"]
+    training_ds = history["ds"]
     days = board["days"].to_numpy(float)
     return TrainedModel(
         name="forecast_global",
@@ -428,13 +458,13 @@ def train_global_model(con: duckdb.DuckDBPyConnection, level: str = "category", 
         metrics={"mase": float(board["mase"].mean()), "wape": float(board["wape"].mean()),
                  "coverage_80": float(np.average(board["coverage_80"], weights=days)),
                  "coverage_95": float(np.average(board["coverage_95"], weights=days))},
-        data_version=data_version(con),
+        data_version=data_version,
         training_start=pd.Timestamp(training_ds.min()),
         training_end=pd.Timestamp(validation["ds"].min() - pd.Timedelta(days=1)),
         validation_start=pd.Timestamp(validation["ds"].min()),
         validation_end=pd.Timestamp(validation["ds"].max()),
-        train_rows=int(len(series.frame)),
+        train_rows=int(len(history)),
         validation_rows=int(len(rows)),
         parameters=forecaster.get_params(),
-        fit_seconds=time.perf_counter() - started,
+        fit_seconds=(time.perf_counter() - started) if started is not None else float(arena.seconds),
     )
