@@ -246,7 +246,7 @@ class ForecastArtifact:
 
     Everything the Forecasts page shows comes from the run: per series, `run.arena.champions` has the
     champion's `mase` (the leaderboard's, one definition everywhere), `msis`, `coverage_80`, `coverage_95`,
-    `coverage_warning` (a sentence, or None when the calibrated intervals held in the backtest) and
+    `coverage_warning` (a sentence, or None when the backtest coverage is within 5 points of nominal) and
     `reason` (why it won); `run.arena.leaderboard` the same per model; `run.arena.forecast` the
     calibrated 80% and 95% bounds.
 
