@@ -17,11 +17,12 @@ from analytics.forecasting.series import history_preview
 from analytics.forecasting.stock import read_stock_csv, stock_table, stock_view
 from analytics.models.jobs import forecast_components_params, forecast_global_params, forecast_params
 from analytics.overview import filter_options
-from dashboard import common, explanation_panel, model_status
+from dashboard import common, explanation_panel, model_status, pickers
 
 # Choices: label -> engine value. Bound widgets put the label in the URL (?level=Category).
-LEVELS = {"Total": "total", "Category": "category", "Product (top 10)": "product", "Channel": "channel",
-          "Region": "region"}
+LEVELS = {"Total": "total", "Category": "category", "Product (top 10)": "product", "One product": "product",
+          "Channel": "channel", "Region": "region"}
+ONE_PRODUCT = "One product"
 MEASURES = {"Units": "units", "Revenue": "revenue"}
 HORIZONS = {"7 days": 7, "14 days": 14, "28 days": 28, "56 days": 56, "91 days": 91}
 FOLDS = {"2 folds": 2, "3 folds": 3, "4 folds": 4, "5 folds": 5}
@@ -40,7 +41,8 @@ if filters is None:
 
 st.caption("Forecasts learn from all history up to the sidebar's *To* date (the *From* date does not apply), "
            "honouring the category, channel and device filters. Every model is backtested on the last folds of "
-           "the history; each series' champion is the model with the lowest backtest MASE.")
+           "the history and its 80% and 95% intervals are calibrated on its own backtest errors; each series' "
+           "champion is the most accurate model (lowest backtest MASE) among those whose intervals hold up.")
 
 with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
     level_label = st.selectbox("Level", list(LEVELS), index=1, key="forecast_level", bind="query-params", width=170)
@@ -56,8 +58,18 @@ with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
                                             "LightGBM, for many series.")
 
 level = LEVELS.get(level_label or "Category", "category")
+product_id = None
+if level_label == ONE_PRODUCT:
+    # A catalogue is too big for a selectbox: search by title; the product's id stays in the URL.
+    product_id = pickers.product_picker("Product", "forecast_product", filters.categories,
+                                        help="The product to forecast; its daily history is the series.")
+    if product_id is None:
+        common.empty_state("Type part of a product's title or id to pick the product to forecast.",
+                           title="Pick a product", icon=":material/search:")
+        st.stop()
 measure = MEASURES.get(measure_label or "Units", "units")
 horizon = HORIZONS.get(horizon_label or "28 days", 28)
+symbol = common.currency_symbol() if measure == "revenue" else ""
 
 with st.expander("Plan a promotion", icon=":material/sell:"):
     st.caption("A promotion entered here counts as known ahead, like one in the promotions table. Promotions "
@@ -76,7 +88,7 @@ if planned and isinstance(promotion_days, tuple) and len(promotion_days) == 2:
 request = ForecastRequest(level=level, measure=measure, horizon=horizon,
                           folds=FOLDS.get(folds_label or "3 folds", 3), country=country,
                           models=ARENAS.get(arena_label or "All models", DEFAULT_MODELS),
-                          planned_promotions=promotions,
+                          planned_promotions=promotions, series_ids=(product_id,) if product_id else (),
                           # The start date does not apply (all history is used), so it is left out of the cache key.
                           filters=replace(filters, start_date=min(options.first_date or filters.start_date,
                                                                   filters.end_date)))
@@ -114,7 +126,7 @@ if not isinstance(found, models.Ready):
     else:
         shown = preview["unique_id"].nunique()
         common.chart_card(f"History: daily {measure} by {level_label.lower()}",
-                          charts.history_preview_figure(preview, measure=measure), preview,
+                          charts.history_preview_figure(preview, measure=measure, currency_symbol=symbol), preview,
                           file_name=f"history-{level}-{measure}", key="forecast_history_preview",
                           caption=f"The {shown} largest series, up to {filters.end_date:%d %b %Y}")
     st.stop()
@@ -122,29 +134,57 @@ run = found.artifact.run
 
 ids = list(run.arena.champions["unique_id"])
 if run.arena.skipped:
-    st.caption(f":material/info: Not forecast ({len(run.arena.skipped)}): "
-               + "; ".join(f"{run.label(unique_id)}: {why}" for unique_id, why in list(run.arena.skipped.items())[:5]))
-unique_id = st.selectbox("Series", ids, key="forecast_series", bind="query-params", format_func=run.label)
+    st.caption(f":material/info: Not forecast ({len(run.arena.skipped)}): " + common.plain(
+        "; ".join(f"{run.label(unique_id)}: {why}" for unique_id, why in list(run.arena.skipped.items())[:5])))
+if product_id is not None:
+    unique_id = product_id if product_id in ids else ids[0]
+else:
+    unique_id = st.selectbox("Series", ids, key="forecast_series", bind="query-params", format_func=run.label)
 view = series_view(run, unique_id or ids[0])
 champion = view.champion
 champion_title = MODEL_TITLES.get(champion["model"], champion["model"])
 
+
+def title_of(model: str) -> str:
+    return MODEL_TITLES.get(model, model)
+
+
+def amount(value: float) -> str:
+    """A forecast total in the measure's unit: money with the currency symbol, units with the word."""
+    if measure != "revenue":
+        return f"{value:,.0f} {measure}"
+    money = common.format_money(value, symbol)
+    return money if symbol else f"{money} revenue"
+
+
 with st.container(horizontal=True, gap="small"):
     st.metric("Champion", champion_title, border=True,
-              help="The model with the lowest backtest MASE; the ensemble is kept unless a single model beats it "
-                   "by more than 5%.")
+              help="Among the models whose interval score (MSIS) is within 25% of the best, the lowest backtest "
+                   "MASE; the ensemble is kept unless a single model beats it by more than 5%.")
+    # The one MASE: the leaderboard's row of this series and model (mean over folds).
     st.metric("Backtest MASE", f"{champion['mase']:.2f}", border=True,
-              help="Mean absolute error ÷ the in-sample seasonal-naive error; below 1 beats last week's pattern.")
+              help="Mean absolute error ÷ the in-sample seasonal-naive error, mean over the backtest folds; below "
+                   "1 beats last week's pattern. The same figure as the leaderboard's.")
     st.metric("WAPE", common.format_ratio(champion["wape"]), border=True,
               help="Absolute errors ÷ actual total, over the backtest days.")
     st.metric("80% interval coverage", common.format_ratio(champion["coverage_80"]), border=True,
-              help="Share of backtest days inside the 80% interval; near 80% means honest intervals.")
-    st.metric(f"Next {horizon} days", f"{view.forecast['yhat'].sum():,.0f} {measure}", border=True)
+              help="Share of backtest days inside the calibrated 80% interval, each fold calibrated on the other "
+                   "folds' errors; near 80% means honest intervals.")
+    st.metric("95% interval coverage", common.format_ratio(champion["coverage_95"]), border=True,
+              help="Share of backtest days inside the calibrated 95% interval; near 95% means honest intervals.")
+    st.metric(f"Next {horizon} days", amount(view.forecast["yhat"].sum()), border=True)
+
+# User data (series names) and engine sentences are shown as typed, never as Markdown.
+st.caption(common.plain(f"Why {champion_title}: {champion['reason']}."))
+if isinstance(champion.get("coverage_warning"), str):
+    st.warning(common.plain(f"{view.label}, {champion_title}: {champion['coverage_warning']}."),
+               icon=":material/warning:")
 
 common.chart_card(
-    f"Forecast: {view.label}", charts.forecast_figure(view.history, view.forecast, measure=measure),
+    f"Forecast: {view.label}",
+    charts.forecast_figure(view.history, view.forecast, measure=measure, currency_symbol=symbol),
     view.forecast, file_name=f"forecast-{unique_id}", key="forecast",
-    caption=f"{champion_title}, daily {measure}, with 80% and 95% intervals",
+    caption=f"{champion_title}, daily {measure}, with calibrated 80% and 95% intervals",
 )
 
 if run.arena.global_model is not None and view.unique_id in run.arena.global_model.series_ids_:
@@ -162,10 +202,10 @@ if run.arena.global_model is not None and view.unique_id in run.arena.global_mod
                                   help="Days after the data ends; the default is the highest LightGBM forecast.",
                                   width=220)
         day_row = explain_forecast_day(days, chosen_day or day_options[highest])
-        st.markdown(top_drivers_sentence(day_row, view.label))
+        st.markdown(common.plain(top_drivers_sentence(day_row, view.label)))
         is_champion = champion["model"] == "lightgbm_global"
         common.chart_card(
-            f"Why {view.label} gets {day_row.raw_output:,.0f} {measure} on "
+            f"Why {view.label} gets {amount(day_row.raw_output)} on "
             f"{datetime.fromisoformat(day_row.row_id):%a %d %b}",
             explanation_charts.waterfall_figure(day_row), explanation_charts.waterfall_table(day_row),
             file_name=f"why-{unique_id}-{day_row.row_id}", key="forecast_why_day_chart",
@@ -179,10 +219,15 @@ board, backtest = st.columns(2)
 with board:
     runner_up = champion.get("runner_up")
     reason = (f"{champion_title} scored MASE {champion['mase']:.2f} over {int(view.leaderboard['folds'].max())} folds"
-              + (f"; runner-up {MODEL_TITLES.get(runner_up, runner_up)} {champion['runner_up_mase']:.2f}"
-                 if runner_up else ""))
+              + (f"; runner-up {title_of(runner_up)} {champion['runner_up_mase']:.2f}" if runner_up else ""))
     common.chart_card("Leaderboard", charts.leaderboard_figure(view.leaderboard), view.leaderboard,
                       file_name=f"leaderboard-{unique_id}", key="forecast_leaderboard", caption=reason)
+    # Every model of this series whose intervals were more than 5 points off nominal in the backtest.
+    warned = view.leaderboard.dropna(subset=["coverage_warning"])
+    warned = warned[warned["model"] != champion["model"]]
+    if not warned.empty:
+        st.caption(common.plain("Coverage in the backtest: " + "; ".join(
+            f"{title_of(row.model)}: {row.coverage_warning}" for row in warned.itertuples()) + "."))
 with backtest:
     common.chart_card("Backtest of the champion", charts.backtest_figure(view.backtest, view.history,
                                                                          champion["model"]),
@@ -241,7 +286,21 @@ if levels:
     st.dataframe(table, hide_index=True)
 
 if run.arena.settings.is_daily and "lightgbm_global" in run.arena.settings.models:
-    explanation_panel.show_model("forecast_global", forecast_global_params(level, measure, horizon, country),
-                                 key="forecast", what="the global forecasting model",
-                                 title="Why the global model forecasts what it does",
-                                 segment_labels=SEGMENT_LABELS, row_label="Series and day")
+    report = getattr(found.artifact, "global_report", None)
+    if report is None:  # a run stored before runs carried their global model's report
+        explanation_panel.show_model("forecast_global",
+                                     forecast_global_params(level, measure, horizon, country, request.folds),
+                                     key="forecast", what="the global forecasting model",
+                                     title="Why the global model forecasts what it does",
+                                     segment_labels=SEGMENT_LABELS, row_label="Series and day")
+    else:
+        # This run's own model: its MASE tile is this run's leaderboard figure, averaged over the series.
+        st.subheader("Why the global model forecasts what it does", anchor=False)
+        every_series = run.arena.leaderboard
+        lightgbm = every_series[every_series["model"] == "lightgbm_global"]
+        this_series = lightgbm.loc[lightgbm["unique_id"] == view.unique_id, "mase"]
+        st.caption(common.plain(
+            f"MASE below is the leaderboard's LightGBM (global) MASE averaged over the {len(lightgbm)} series of "
+            "this run" + (f"; for {view.label} it is {this_series.iloc[0]:.2f}." if len(this_series) else ".")))
+        explanation_panel.trained_panel(report.explanation, key="forecast", segment_labels=SEGMENT_LABELS,
+                                        row_label="Series and day")

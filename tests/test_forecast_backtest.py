@@ -16,6 +16,7 @@ from analytics.forecasting.models import (
     ENSEMBLE,
     ETS,
     FORECAST_COLUMNS,
+    LIGHTGBM,
     SEASONAL_NAIVE,
     ForecastSettings,
     SeriesInput,
@@ -92,11 +93,36 @@ def test_champion_prefers_the_ensemble_within_the_margin():
         "mase": [0.97, 1.00, 1.30, 0.80, 1.00, 1.30],
         "wape": [0.5] * 6, "smape": [0.5] * 6, "bias": [0.0] * 6, "coverage_80": [0.8] * 6,
         "coverage_95": [0.95] * 6, "rank": [1, 2, 3, 1, 2, 3],
+        "msis": [5.0] * 6, "coverage_warning": [None] * 6, "days": [21] * 6,
     })
     champions = pick_champions(leaderboard).set_index("unique_id")
     assert champions.loc["A", "model"] == ENSEMBLE and champions.loc["A", "runner_up"] == ETS
+    assert champions.loc["A", "reason"].startswith("kept the ensemble")
     assert champions.loc["B", "model"] == ETS
+    assert champions.loc["B", "reason"] == "lowest backtest MASE (0.80)"
     assert pick_champions(leaderboard, ensemble_margin=0).set_index("unique_id").loc["A", "model"] == ETS
+
+
+def test_a_model_whose_intervals_miss_cannot_be_champion():
+    # The case: LightGBM has the best MASE, but its intervals missed most days, so its interval
+    # score is far above the best; ETS's is the best (4.0), and 1.25 x 4.0 = 5.0 is the eligibility bar.
+    leaderboard = pd.DataFrame({
+        "unique_id": ["A"] * 3,
+        "model": [LIGHTGBM, ETS, SEASONAL_NAIVE],
+        "mase": [0.60, 0.80, 1.00], "msis": [12.0, 4.0, 5.0],
+        "wape": [0.3] * 3, "smape": [0.3] * 3, "bias": [0.0] * 3,
+        "coverage_80": [0.14, 0.8, 0.8], "coverage_95": [0.17, 0.95, 0.95],
+        "coverage_warning": ["80% intervals covered 14% ...", None, None], "days": [36] * 3, "rank": [1, 2, 3],
+    })
+    champion = pick_champions(leaderboard).iloc[0]
+    assert champion["model"] == ETS and champion["runner_up"] == LIGHTGBM
+    assert "lightgbm_global (MASE 0.60, MSIS 12.00)" in champion["reason"]
+    # Seasonal naive's 5.0 is exactly at the bar (eligible), but ETS is more accurate.
+    assert pick_champions(leaderboard, interval_margin=0.0).iloc[0]["model"] == ETS
+    # Ignoring the intervals, accuracy alone picks LightGBM.
+    assert pick_champions(leaderboard, interval_margin=float("inf")).iloc[0]["model"] == LIGHTGBM
+    # At MSIS 12.0 <= 3 x 4.0, a margin of 200% lets LightGBM in again.
+    assert pick_champions(leaderboard, interval_margin=2.0).iloc[0]["model"] == LIGHTGBM
 
 
 counts = st.lists(st.integers(0, 50), min_size=30, max_size=60)
@@ -165,3 +191,9 @@ def test_leaderboard_scores_match_the_metric_functions():
     assert row["smape"] == pytest.approx(np.mean([metrics.smape(part["y"], part["yhat"])
                                                   for _, part in rows.groupby("fold")]))
     assert row["folds"] == 3
+    # MSIS: each fold's 95% interval score over that fold's MASE scale, then the mean over folds.
+    expected_msis = np.mean([metrics.msis(part["y"], part["yhat_lower_95"], part["yhat_upper_95"],
+                                          series.loc[series["ds"] <= cutoff, "y"], 7)
+                             for cutoff, part in rows.groupby("cutoff")])
+    assert row["msis"] == pytest.approx(expected_msis)
+    assert row["days"] == 21

@@ -164,3 +164,31 @@ def test_history_preview_figure_draws_one_line_per_series():
     assert [trace.name for trace in figure.data] == ["Apples", "Bananas"]
     np.testing.assert_allclose(figure.data[1].y, HISTORY[HISTORY["unique_id"] == "B"]["y"])
     assert charts.history_preview_figure(preview.iloc[:0]).data == ()
+
+
+@pytest.mark.parametrize("horizon", [7, 28, 91])
+def test_every_forecast_day_of_every_series_is_explainable(horizon):
+    # The page once offered 12 of 28 days: each horizon day must be a row, explained, and additive.
+    history = long_frame(days=HISTORY_DAYS + 60)
+    settings = ForecastSettings(horizon=horizon, folds=1, country="US", models=(LIGHTGBM,))
+    fitted = GlobalForecaster(settings, n_estimators=20, max_training_rows=3_000).fit(GlobalInput(history,
+                                                                                                  pd.DataFrame()))
+    data_end = history["ds"].max()
+    expected = list(pd.date_range(data_end + pd.Timedelta(days=1), periods=horizon))
+    for unique_id in ("A", "B"):
+        days = explain_forecast_days(fitted, unique_id)
+        assert days.days == expected
+        for day in expected:
+            row = explain_forecast_day(days, day)
+            assert row.base_value + row.contributions["shap_value"].sum() == pytest.approx(row.raw_output, abs=1e-6)
+
+
+def test_monthly_forecast_months_are_all_explainable():
+    ds = pd.date_range("2015-01-01", periods=96, freq="MS")
+    y = 100 + 20 * np.sin(2 * np.pi * ds.month / 12) + np.arange(96)
+    settings = ForecastSettings(horizon=12, folds=1, freq="MS", season_length=12, country=None, models=(LIGHTGBM,))
+    fitted = GlobalForecaster(settings, n_estimators=20, min_child_samples=5).fit(
+        GlobalInput(pd.DataFrame({"unique_id": "A", "ds": ds, "y": y}), pd.DataFrame()))
+    days = explain_forecast_days(fitted, "A")
+    assert days.days == list(pd.date_range("2023-01-01", periods=12, freq="MS"))
+    assert explain_forecast_day(days, "2023-12-01").row_id == "2023-12-01"

@@ -128,3 +128,19 @@ def test_holidays_seen_only_at_the_start_of_the_history_are_left_out():
     assert list(kept["holiday"]) == ["Black Friday"]
     assert list(learnable_holidays(holidays, ds, lead_in_days=0)["holiday"]) == [
         "Christmas run-up", "Christmas run-up", "Black Friday"]
+
+
+def test_the_global_model_card_shows_the_leaderboard_mase(sample_con):
+    # One MASE definition: the card of the global model is the Forecasts leaderboard's lightgbm_global,
+    # averaged over the series (each series' MASE the mean over folds, each fold scaled on its training part).
+    from analytics.forecasting.models import LIGHTGBM, SEASONAL_NAIVE
+    from analytics.forecasting.run import ForecastRequest, run_forecast
+
+    trained = train_global_model(sample_con, horizon=14, folds=2)
+    run = run_forecast(sample_con, ForecastRequest(level="category", horizon=14, folds=2,
+                                                   models=(SEASONAL_NAIVE, LIGHTGBM)), n_jobs=1)
+    board = run.arena.leaderboard[run.arena.leaderboard["model"] == LIGHTGBM]
+    assert len(board) == 8
+    assert trained.metrics["mase"] == pytest.approx(board["mase"].mean())
+    assert trained.metrics["wape"] == pytest.approx(board["wape"].mean())
+    assert trained.metrics["coverage_80"] == pytest.approx(np.average(board["coverage_80"], weights=board["days"]))

@@ -6,6 +6,7 @@ Runs other than the default are queued for the background worker by "Run forecas
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -114,3 +115,85 @@ def test_history_shows_before_run_and_a_forecast_day_is_explained_after(monkeypa
     again = run_page(monkeypatch, sample_warehouse, query | {"forecast_why_day": "1999-01-01"})
     assert_no_error(again)
     assert again.selectbox(key="forecast_why_day").value == default_day
+
+
+def stored_run(warehouse: Path):
+    """The artifact of the forecast run the worker finished last (the one the page just showed)."""
+    from analytics.models.loading import current_data_version
+    from analytics.models.store import ModelStore
+
+    store = ModelStore(warehouse)
+    version = current_data_version(warehouse)
+    ready = [record for record in store.records(version) if record.name == "forecast" and record.status == "ready"]
+    latest = max(ready, key=lambda record: record.finished_at or "")
+    return store.read_artifact(version, latest.job_id)
+
+
+def shown_text(app: AppTest) -> str:
+    """Every caption, warning and Markdown text of the page, without Markdown escapes and zero-width spaces."""
+    parts = [element.value for element in [*app.caption, *app.warning, *app.markdown]]
+    return "\n".join(parts).replace("\\", "").replace("\u200b", "")
+
+
+def test_reason_coverage_warnings_one_mase_and_the_currency(monkeypatch, sample_warehouse):
+    query = QUICK | {"forecast_level": "Category", "forecast_horizon": "14 days", "forecast_measure": "Revenue"}
+    app = run_page(monkeypatch, sample_warehouse, query)
+    monkeypatch.setenv("SHOPLENS_CURRENCY", "€")
+    run_forecast(app, sample_warehouse)
+    assert_no_error(app)
+    artifact = stored_run(sample_warehouse)
+    arena = artifact.run.arena
+    assert arena.settings.horizon == 14 and artifact.run.series.measure == "revenue"
+    board = arena.leaderboard
+    lightgbm = board[board["model"] == "lightgbm_global"]
+    warnings_seen = 0
+    for unique_id in app.selectbox(key="forecast_series").options:
+        app.selectbox(key="forecast_series").set_value(unique_id).run()
+        assert_no_error(app)
+        champion = arena.champions.set_index("unique_id").loc[unique_id]
+        shown = metrics(app)
+        # One MASE: the tile is the champion's leaderboard row, and the panel's is the run's mean.
+        row = board[(board["unique_id"] == unique_id) & (board["model"] == champion["model"])].iloc[0]
+        assert shown["Backtest MASE"] == f"{row['mase']:.2f}"
+        assert shown["MASE"] == f"{lightgbm['mase'].mean():.3f}"
+        assert shown["95% interval coverage"].endswith("%")
+        text = shown_text(app)
+        # The champion's reason and every model's coverage warning for this series, as plain text.
+        assert champion["reason"] in text
+        for warning in board.loc[board["unique_id"] == unique_id, "coverage_warning"].dropna():
+            assert warning in text
+            warnings_seen += 1
+        champion_warning = [item.value for item in app.warning if "intervals covered" in item.value]
+        assert len(champion_warning) == (1 if isinstance(champion["coverage_warning"], str) else 0)
+        # Revenue: money with the currency symbol, in the tile and on the forecast chart's axis.
+        assert shown["Next 14 days"].startswith("€")
+        forecast_chart = next(chart for chart in app.get("plotly_chart")
+                              if chart.proto.id.split("-", 2)[-1] == "chart_forecast")
+        assert json.loads(forecast_chart.proto.spec)["layout"]["yaxis"]["tickprefix"] == "€"
+    # Over 2 folds of 14 days (28 days) some series' intervals are more than 5 points off nominal.
+    assert warnings_seen > 0
+    # Every forecast day can be explained.
+    assert len(app.selectbox(key="forecast_why_day").options) == 14
+
+
+def test_one_product_is_picked_by_title_search(monkeypatch, sample_warehouse):
+    from analytics.lookup import find_products
+    from analytics.warehouse import connect
+
+    with connect(sample_warehouse) as con:
+        product = find_products(con, "", (), 1).iloc[0]
+    words = str(product["title"])
+    app = run_page(monkeypatch, sample_warehouse, QUICK | {"forecast_level": "One product"})
+    assert_no_error(app)
+    app.text_input(key="forecast_product_search").set_value(words).run()
+    assert_no_error(app)
+    picker = app.selectbox(key="forecast_product")
+    # Options are shown by title (an id only where titles repeat).
+    assert any(str(product["title"]) in option for option in picker.options)
+    picker.set_value(product["product_id"]).run()
+    assert_no_error(app)
+    run_forecast(app, sample_warehouse)
+    assert_no_error(app)
+    run = stored_run(sample_warehouse).run
+    assert list(run.arena.champions["unique_id"]) == [product["product_id"]]
+    assert app.query_params.get("forecast_product") in (product["product_id"], [product["product_id"]])

@@ -131,3 +131,59 @@ def test_csv_drivers_used_only_when_known_for_every_day(tmp_path):
     assert list(table.columns) == ["temperature"] and list(table["temperature"]) == [5, 6, 7]
     # A horizon day without a temperature drops it too: no driver is extrapolated.
     assert drivers_for(drivers, "A", pd.date_range("2025-01-01", "2025-01-04")).columns.empty
+
+
+def test_series_csv_weekly_and_quarterly(tmp_path):
+    weekly = tmp_path / "weekly.csv"
+    # Sundays 7 days apart, one week missing (Jan 19): filled with 0 on the data's own weekday.
+    weekly.write_text("ds,y\n2025-01-05,4\n2025-01-12,5\n2025-01-26,7\n")
+    series = read_series_csv(weekly)
+    assert series.freq == "W-SUN" and series.season_length == 52
+    assert list(series.frame["ds"].dt.strftime("%m-%d")) == ["01-05", "01-12", "01-19", "01-26"]
+    assert list(series.frame["y"]) == [4, 5, 0, 7]
+    quarterly = tmp_path / "quarterly.csv"
+    # Quarter-end dates (91, 92 and 92 days apart) move to the first day of their quarter; Q4 2024 is missing.
+    quarterly.write_text("ds,y\n2024-03-31,100\n2024-06-30,120\n2024-09-30,90\n2025-03-31,110\n")
+    series = read_series_csv(quarterly)
+    assert series.freq == "QS" and series.season_length == 4
+    assert list(series.frame["ds"].dt.strftime("%Y-%m-%d")) == ["2024-01-01", "2024-04-01", "2024-07-01",
+                                                                "2024-10-01", "2025-01-01"]
+    assert list(series.frame["y"]) == [100, 120, 90, 0, 110]
+
+
+def test_yearly_dates_are_refused_with_the_frequencies_accepted(tmp_path):
+    path = tmp_path / "yearly.csv"
+    path.write_text("ds,y\n2021-01-01,1\n2022-01-01,2\n2023-01-01,3\n")
+    with pytest.raises(ShopLensError, match="365 days apart; give daily, weekly, monthly or quarterly"):
+        read_series_csv(path)
+
+
+def test_two_dates_in_one_quarter_are_refused(tmp_path):
+    path = tmp_path / "quarterly.csv"
+    path.write_text("ds,y\n2024-01-01,1\n2024-04-01,2\n2024-07-01,3\n2024-08-15,4\n")
+    with pytest.raises(ShopLensError, match="row 5: .*two dates in the quarter starting 2024-07-01"):
+        read_series_csv(path)
+
+
+def test_trim_history_keeps_the_days_between_from_and_to():
+    from analytics.forecasting.series import SeriesSet, trim_history
+
+    days = list(pd.date_range("2025-01-01", periods=5)) + list(pd.date_range("2025-01-04", periods=2))
+    frame = pd.DataFrame({"unique_id": ["A"] * 5 + ["B"] * 2, "ds": days, "y": [1.0, 2, 3, 4, 5, 7, 8]})
+    series = SeriesSet(frame, "D", 7, "csv", "y", {})
+    trimmed = trim_history(series, dt.date(2025, 1, 2), dt.date(2025, 1, 4))
+    # A keeps Jan 2-4 (2, 3, 4); B started on Jan 4, so it keeps that one day.
+    assert list(trimmed.frame["y"]) == [2, 3, 4, 7]
+    assert trim_history(series, None, dt.date(2025, 1, 3)).ids == ("A",)
+    with pytest.raises(ShopLensError, match="swap them"):
+        trim_history(series, dt.date(2025, 1, 4), dt.date(2025, 1, 2))
+    with pytest.raises(ShopLensError, match="runs from 2025-01-01 to 2025-01-05"):
+        trim_history(series, dt.date(2026, 1, 1))
+
+
+def test_warehouse_history_starts_at_from(tiny_con):
+    # Total revenue is 90 on Jan 1 and 40 on Jan 2; from Jan 2 only the second day is history.
+    total = load_series(tiny_con, "total", "revenue", start_date=dt.date(2025, 1, 2)).frame
+    assert list(total["ds"].dt.date) == [dt.date(2025, 1, 2)] and list(total["y"]) == pytest.approx([40])
+    with pytest.raises(ShopLensError, match="pick an earlier --from"):
+        load_series(tiny_con, "total", "revenue", start_date=dt.date(2025, 3, 1))

@@ -6,11 +6,18 @@ import argparse
 import sys
 from pathlib import Path
 
-from analytics.commands.arguments import format_parent, positive_int, progress_bar, warehouse_parent, warehouse_path
+from analytics.commands.arguments import (
+    format_parent,
+    iso_date,
+    positive_int,
+    progress_bar,
+    warehouse_parent,
+    warehouse_path,
+)
 from analytics.output import render_frame, render_json
 
-LEADERBOARD_KEYS = ("unique_id", "model", "mase", "smape", "wape", "bias", "coverage_80", "coverage_95", "folds",
-                    "rank", "is_champion")
+LEADERBOARD_KEYS = ("unique_id", "model", "mase", "msis", "smape", "wape", "bias", "coverage_80", "coverage_95",
+                    "coverage_warning", "days", "folds", "rank", "is_champion")
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -34,6 +41,11 @@ def register(commands: argparse._SubParsersAction) -> None:
                         help="forecast the series in this CSV (columns unique_id, ds, y) instead of the warehouse")
     parser.add_argument("--drivers-csv", type=Path, default=None, metavar="PATH",
                         help="other drivers (weather, ...): columns ds, optional unique_id, one per driver")
+    parser.add_argument("--from", dest="start_date", type=iso_date, default=None, metavar="YYYY-MM-DD",
+                        help="first day of the history to learn from (default: the first day of the data)")
+    parser.add_argument("--to", dest="end_date", type=iso_date, default=None, metavar="YYYY-MM-DD",
+                        help="last day of the history; the forecast starts the step after it (default: the data's "
+                             "last day)")
     parser.add_argument("--horizon", type=positive_int, default=28, help="steps to forecast (default: 28)")
     parser.add_argument("--folds", type=positive_int, default=3, help="rolling-origin backtest folds (default: 3)")
     parser.add_argument("--country", default="US", help="public holidays of this country, e.g. US, CN (default: US; "
@@ -54,12 +66,16 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run(arguments: argparse.Namespace) -> int:
     from analytics.forecasting.drivers import read_driver_csv
+    from analytics.errors import ShopLensError
+    from analytics.filters import Filters
     from analytics.forecasting.run import ForecastRequest, forecast_series, run_forecast
-    from analytics.forecasting.series import read_series_csv
+    from analytics.forecasting.series import read_series_csv, trim_history
 
     country = None if arguments.country.lower() == "none" else arguments.country.upper()
     models = tuple(arguments.models) or None
     drivers = read_driver_csv(arguments.drivers_csv) if arguments.drivers_csv else None
+    if arguments.start_date and arguments.end_date and arguments.start_date > arguments.end_date:
+        raise ShopLensError(f"--from {arguments.start_date} is after --to {arguments.end_date}; swap them")
     update, close = progress_bar("Forecasting series")
 
     def progress(done: int, total: int, what: str) -> None:
@@ -67,7 +83,7 @@ def run(arguments: argparse.Namespace) -> int:
 
     try:
         if arguments.series_csv is not None:
-            series = read_series_csv(arguments.series_csv)
+            series = trim_history(read_series_csv(arguments.series_csv), arguments.start_date, arguments.end_date)
             if arguments.series:
                 series = _subset(series, tuple(arguments.series))
             result = forecast_series(series, horizon=arguments.horizon, folds=arguments.folds, country=country,
@@ -75,9 +91,13 @@ def run(arguments: argparse.Namespace) -> int:
         else:
             from analytics.warehouse import connect
 
+            # Only the end date of the filters applies to a forecast; the start is `history_start`.
+            filters = (Filters(start_date=arguments.end_date, end_date=arguments.end_date)
+                       if arguments.end_date else None)
             request = ForecastRequest(level=arguments.level, measure=arguments.measure, horizon=arguments.horizon,
                                       folds=arguments.folds, country=country, models=models,
-                                      series_ids=tuple(arguments.series), top_n=arguments.top)
+                                      series_ids=tuple(arguments.series), top_n=arguments.top, filters=filters,
+                                      history_start=arguments.start_date)
             with connect(warehouse_path(arguments)) as con:
                 result = run_forecast(con, request, progress=progress, drivers=drivers, n_jobs=arguments.jobs)
     except KeyboardInterrupt:
@@ -98,7 +118,8 @@ def run(arguments: argparse.Namespace) -> int:
                          [arguments.show])
     title = {"leaderboard": "Backtest leaderboard (lower MASE is better)",
              "forecast": "Champion forecast after the data ends (80% interval)",
-             "champions": "Champion per series, chosen by backtest MASE"}[arguments.show]
+             "champions": "Champion per series: lowest backtest MASE among models whose intervals held"}[
+        arguments.show]
     sys.stdout.write(render_frame(frame, arguments.format, title=title))
     return 0
 
@@ -118,17 +139,18 @@ def forecast_document(result) -> dict:
     """The JSON document: leaderboard rows, champion per series, and the champions' forecasts.
 
     Returns:
-        {"leaderboard": [{unique_id, model, mase, smape, wape, bias, coverage_80, coverage_95, folds, rank,
-        is_champion}], "champion": {unique_id: {model, mase, smape, wape, bias, coverage_80, coverage_95,
-        runner_up, runner_up_mase}}, "forecast": [{unique_id, ds, yhat, yhat_lower, yhat_upper, model}]}
-        with the 80% interval as yhat_lower/yhat_upper and ds as YYYY-MM-DD.
+        {"leaderboard": [{LEADERBOARD_KEYS}], "champion": {unique_id: {model, mase, msis, smape, wape, bias,
+        coverage_80, coverage_95, coverage_warning, days, reason, runner_up, runner_up_mase}},
+        "forecast": [{unique_id, ds, yhat, yhat_lower, yhat_upper, yhat_lower_95, yhat_upper_95, model}]}
+        with the calibrated 80% interval as yhat_lower/yhat_upper and ds as YYYY-MM-DD.
     """
     arena = result.arena
     leaderboard = arena.leaderboard[list(LEADERBOARD_KEYS)].to_dict("records")
     champion = {row.pop("unique_id"): row for row in arena.champions.to_dict("records")}
     forecast = arena.champion_forecast()
     rows = [{"unique_id": row.unique_id, "ds": row.ds.date().isoformat(), "yhat": row.yhat,
-             "yhat_lower": row.yhat_lower_80, "yhat_upper": row.yhat_upper_80, "model": row.model}
+             "yhat_lower": row.yhat_lower_80, "yhat_upper": row.yhat_upper_80, "yhat_lower_95": row.yhat_lower_95,
+             "yhat_upper_95": row.yhat_upper_95, "model": row.model}
             for row in forecast.itertuples()]
     return {"leaderboard": leaderboard, "champion": champion, "forecast": rows}
 

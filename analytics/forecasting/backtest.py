@@ -17,6 +17,7 @@ import pandas as pd
 
 from analytics.errors import ShopLensError
 from analytics.forecasting import metrics
+from analytics.forecasting.calibration import calibrate, coverage_warning
 from analytics.forecasting.champion import pick_champions
 from analytics.forecasting.global_model import GlobalForecaster, GlobalInput
 from analytics.forecasting.models import (
@@ -31,8 +32,8 @@ from analytics.forecasting.models import (
 )
 
 Progress = Callable[[int, int, str], None]
-LEADERBOARD_COLUMNS: tuple[str, ...] = ("unique_id", "model", "mase", "smape", "wape", "bias", "coverage_80",
-                                        "coverage_95", "folds", "rank", "is_champion")
+LEADERBOARD_COLUMNS: tuple[str, ...] = ("unique_id", "model", "mase", "msis", "smape", "wape", "bias", "coverage_80",
+                                        "coverage_95", "coverage_warning", "days", "folds", "rank", "is_champion")
 # Below this many series a process pool costs more (worker start-up, imports) than it saves.
 PARALLEL_MIN_SERIES = 8
 
@@ -66,12 +67,17 @@ class ArenaResult:
     Attributes:
         settings: what was run.
         history: `unique_id, ds, y` as forecast.
-        backtest: `unique_id, fold, cutoff, model, y` and FORECAST_COLUMNS: every model's fold forecasts.
-        leaderboard: LEADERBOARD_COLUMNS, one row per series and model: metrics over all folds (MASE and
-            sMAPE averaged over folds; WAPE, bias and coverage pooled over the fold days), rank 1 = best.
-        champions: `unique_id, model, mase, smape, wape, bias, coverage_80, coverage_95, runner_up,
-            runner_up_mase`, one row per series.
-        forecast: `unique_id, model` and FORECAST_COLUMNS, every model's forecast after the data ends.
+        backtest: `unique_id, fold, cutoff, model, y` and FORECAST_COLUMNS: every model's fold forecasts, each
+            fold's intervals calibrated on the other folds (see `analytics.forecasting.calibration`).
+        leaderboard: LEADERBOARD_COLUMNS, one row per series and model: metrics over all folds (MASE, MSIS and
+            sMAPE averaged over folds; WAPE, bias and coverage pooled over the `days` fold days), the coverage
+            warning (None when the intervals held), rank 1 = lowest MASE.
+        champions: `unique_id, model, reason` and the champion's metrics (`mase, msis, smape, wape, bias,
+            coverage_80, coverage_95, coverage_warning, days`), `runner_up, runner_up_mase`, one row per series.
+        forecast: `unique_id, model` and FORECAST_COLUMNS, every model's forecast after the data ends, with
+            conformal intervals calibrated on every backtest fold.
+        uncalibrated_forecast: the same rows with the models' own intervals, for comparison.
+        calibration: `analytics.forecasting.calibration.CALIBRATION_COLUMNS`, per series and model.
         skipped: unique_id -> why the series was not forecast (too short).
         seconds: wall time of the run.
         global_model: the fitted GlobalForecaster behind the LightGBM forecast (fitted on all history),
@@ -87,6 +93,8 @@ class ArenaResult:
     skipped: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
     global_model: GlobalForecaster | None = None
+    uncalibrated_forecast: pd.DataFrame = field(default_factory=pd.DataFrame)
+    calibration: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def champion_forecast(self) -> pd.DataFrame:
         """Each series' champion's forecast: `unique_id, ds, yhat, bounds, model`."""
@@ -188,7 +196,11 @@ def run_arena(history: pd.DataFrame, settings: ForecastSettings, *, promotions: 
     backtest = pd.concat([frame for frame in backtests if not frame.empty], ignore_index=True)
     forecast = pd.concat([frame for frame in forecasts if not frame.empty], ignore_index=True)
     backtest, forecast = _add_ensemble(backtest, forecast, settings)
-    backtest = backtest.merge(history.rename(columns={"y": "y"}), on=["unique_id", "ds"], how="left")
+    backtest = backtest.merge(history, on=["unique_id", "ds"], how="left")
+    uncalibrated = forecast[["unique_id", "model", *FORECAST_COLUMNS]].sort_values(["unique_id", "model", "ds"],
+                                                                                  ignore_index=True)
+    calibrated = calibrate(backtest, forecast, history, settings.freq, settings.non_negative)
+    backtest, forecast = calibrated.backtest, calibrated.forecast
     leaderboard = score(backtest, history, folds, settings.season_length)
     champions = pick_champions(leaderboard)
     leaderboard = leaderboard.merge(champions[["unique_id", "model"]].assign(is_champion=True),
@@ -202,6 +214,7 @@ def run_arena(history: pd.DataFrame, settings: ForecastSettings, *, promotions: 
         forecast=forecast[["unique_id", "model", *FORECAST_COLUMNS]].sort_values(["unique_id", "model", "ds"],
                                                                                  ignore_index=True),
         skipped=skipped, seconds=time.perf_counter() - started, global_model=global_model,
+        uncalibrated_forecast=uncalibrated, calibration=calibrated.calibration,
     )
 
 
@@ -258,9 +271,12 @@ def _map_tasks(tasks, folds, settings, models, n_jobs: int, parallel: bool):
 
 def _global_run(history, promotions, folds, settings) -> tuple[pd.DataFrame, pd.DataFrame, GlobalForecaster]:
     backtest = []
+    # With 2+ folds each fold's intervals are calibrated on the other folds, so the model's own intervals
+    # (a second LightGBM fit per fold) are needed only for a single fold.
+    validate = len(folds) == 1
     for fold in folds:
         known = history[history["ds"] <= fold.cutoff]
-        forecaster = GlobalForecaster(settings).fit(GlobalInput(known, promotions))
+        forecaster = GlobalForecaster(settings, validate=validate).fit(GlobalInput(known, promotions))
         backtest.append(forecaster.predict().assign(model=LIGHTGBM, fold=fold.number, cutoff=fold.cutoff))
     forecaster = GlobalForecaster(settings).fit(GlobalInput(history, promotions))
     return pd.concat(backtest, ignore_index=True), forecaster.predict().assign(model=LIGHTGBM), forecaster
@@ -301,8 +317,11 @@ def score(backtest: pd.DataFrame, history: pd.DataFrame, folds: tuple[Fold, ...]
     """Metrics per series and model over the folds (see ArenaResult.leaderboard).
 
     The same definitions as `analytics.forecasting.metrics`, computed for every series, model and fold
-    at once: per-fold MASE and sMAPE averaged over folds; WAPE, bias and coverage pooled over fold days.
+    at once: per-fold MASE, MSIS (95% interval) and sMAPE averaged over folds; WAPE, bias and coverage
+    pooled over fold days; `coverage_warning` from `calibration.coverage_warning` over those days.
     """
+    alpha = 1 - 0.95
+    lower_95, upper_95 = backtest["yhat_lower_95"].to_numpy(float), backtest["yhat_upper_95"].to_numpy(float)
     actual, forecast = backtest["y"].to_numpy(float), backtest["yhat"].to_numpy(float)
     denominator = np.abs(actual) + np.abs(forecast)
     terms = pd.DataFrame({
@@ -312,27 +331,35 @@ def score(backtest: pd.DataFrame, history: pd.DataFrame, folds: tuple[Fold, ...]
                                 where=denominator > 0),
         "signed_error": forecast - actual,
         "absolute_actual": np.abs(actual),
+        "interval_score": upper_95 - lower_95 + (2 / alpha) * (np.maximum(lower_95 - actual, 0)
+                                                                + np.maximum(actual - upper_95, 0)),
         "inside_80": (actual >= backtest["yhat_lower_80"].to_numpy(float))
         & (actual <= backtest["yhat_upper_80"].to_numpy(float)),
         "inside_95": (actual >= backtest["yhat_lower_95"].to_numpy(float))
         & (actual <= backtest["yhat_upper_95"].to_numpy(float)),
     })
     per_fold = terms.groupby(["unique_id", "model", "fold"], sort=False).agg(
-        mae=("absolute_error", "mean"), smape=("smape_term", "mean")).reset_index()
+        mae=("absolute_error", "mean"), smape=("smape_term", "mean"),
+        interval_score=("interval_score", "mean")).reset_index()
     per_fold = per_fold.merge(fold_scales(history, folds, season_length), on=["unique_id", "fold"], how="left")
     per_fold["mase"] = per_fold["mae"] / per_fold["scale"]
+    per_fold["msis"] = per_fold["interval_score"] / per_fold["scale"]
     by_model = per_fold.groupby(["unique_id", "model"], sort=False).agg(
-        mase=("mase", "mean"), smape=("smape", "mean"), folds=("fold", "nunique"))
+        mase=("mase", "mean"), msis=("msis", "mean"), smape=("smape", "mean"), folds=("fold", "nunique"))
     pooled = terms.groupby(["unique_id", "model"], sort=False).agg(
         absolute_error=("absolute_error", "sum"), signed_error=("signed_error", "sum"),
         absolute_actual=("absolute_actual", "sum"), coverage_80=("inside_80", "mean"),
-        coverage_95=("inside_95", "mean"))
+        coverage_95=("inside_95", "mean"), days=("inside_80", "size"))
     total = pooled["absolute_actual"].where(pooled["absolute_actual"] > 0)
     leaderboard = by_model.join(pooled).assign(wape=pooled["absolute_error"] / total,
                                                bias=pooled["signed_error"] / total).reset_index()
     leaderboard["folds"] = leaderboard["folds"].astype(int)
-    leaderboard = leaderboard[["unique_id", "model", "mase", "smape", "wape", "bias", "coverage_80", "coverage_95",
-                               "folds"]].sort_values(["unique_id", "model"], ignore_index=True)
+    leaderboard["days"] = leaderboard["days"].astype(int)
+    leaderboard["coverage_warning"] = [coverage_warning(row.coverage_80, row.coverage_95, row.days)
+                                       for row in leaderboard.itertuples()]
+    leaderboard = leaderboard[["unique_id", "model", "mase", "msis", "smape", "wape", "bias", "coverage_80",
+                               "coverage_95", "coverage_warning", "days", "folds"]].sort_values(
+        ["unique_id", "model"], ignore_index=True)
     leaderboard["rank"] = (leaderboard.sort_values(["unique_id", "mase", "wape", "model"], na_position="last")
                            .groupby("unique_id").cumcount() + 1)
     return leaderboard.sort_values(["unique_id", "rank"], ignore_index=True)

@@ -185,12 +185,15 @@ class GlobalForecaster:
         n_jobs: LightGBM threads. 1 by default: on a busy machine OpenMP threads spin-wait for each
             other and one fit took 25x longer with 2 threads than with 1; the arena's parallelism is
             across series (processes) instead.
+        validate: also fit the model without the last horizon, for its own intervals and the explanation
+            rows (`validation_`). The arena's backtest folds skip it when their intervals are calibrated on
+            the other folds anyway: it halves their cost.
     """
 
     def __init__(self, settings: ForecastSettings, *, n_estimators: int = 200, learning_rate: float = 0.07,
                  num_leaves: int = 31, min_child_samples: int = 20, objective: str = "l1",
                  max_training_rows: int = 50_000, origin_stride: int = 3, random_state: int = 0,
-                 n_jobs: int = 1) -> None:
+                 n_jobs: int = 1, validate: bool = True) -> None:
         self.settings = settings
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
@@ -201,6 +204,7 @@ class GlobalForecaster:
         self.origin_stride = origin_stride
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.validate = validate
 
     def get_params(self) -> dict:
         return {name: getattr(self, name) for name in ("n_estimators", "learning_rate", "num_leaves",
@@ -300,11 +304,25 @@ class GlobalForecaster:
         Returns:
             self, with `model_` (final LGBMRegressor), `validation_model_` (fitted without the last
             horizon), `validation_` (rows of the last horizon: features, actual, prediction) and
-            `residual_quantiles_` (bound column -> quantile of scaled errors).
+            `residual_quantiles_` (bound column -> quantile of scaled errors); without `validate` the
+            last three are None, None and NaN quantiles (the forecast's bounds then come out as 0 until
+            calibrated).
         """
-        horizon = self.settings.horizon
         prepared = self._prepare(data)
         self.series_ids_ = tuple(prepared)
+        if self.validate:
+            self._fit_validation(prepared)
+        else:
+            self.validation_model_, self.validation_ = None, None
+            self.residual_quantiles_ = {column: float("nan") for column in QUANTILES}
+        features, target = self._training_rows(prepared, last_origin_back=0)
+        self.model_ = self._estimator().fit(features, target)
+        self.prepared_ = prepared
+        return self
+
+    def _fit_validation(self, prepared) -> None:
+        """The model without the last horizon, its scaled errors' quantiles on it, and the validation rows."""
+        horizon = self.settings.horizon
         features, target = self._training_rows(prepared, last_origin_back=horizon)
         self.validation_model_ = self._estimator().fit(features, target)
         rows, actual, scale, ids, dates = self._origin_rows(prepared, back=horizon)
@@ -313,10 +331,6 @@ class GlobalForecaster:
         self.residual_quantiles_ = {column: float(np.nanquantile(errors, q)) for column, q in QUANTILES.items()}
         self.validation_ = {"rows": rows, "actual": actual * scale, "prediction": np.maximum(predicted, 0) * scale,
                             "scaled_actual": actual, "unique_id": ids, "ds": dates}
-        features, target = self._training_rows(prepared, last_origin_back=0)
-        self.model_ = self._estimator().fit(features, target)
-        self.prepared_ = prepared
-        return self
 
     def predict(self) -> pd.DataFrame:
         """Forecast the horizon after each series' end.
@@ -347,11 +361,15 @@ def _categorical(features: pd.DataFrame) -> pd.DataFrame:
 
 
 def train_global_model(con: duckdb.DuckDBPyConnection, level: str = "category", measure: str = "units",
-                       horizon: int = 28, country: str | None = "US"):
+                       horizon: int = 28, country: str | None = "US", folds: int = 3):
     """Fit the global LightGBM forecaster on warehouse series and return it as a TrainedModel.
 
-    The explanation rows are the last `horizon` days of every series, predicted by the model fitted
-    without them (a time split), so SHAP answers "why is that Saturday high?" for days it never saw.
+    The model is run through the forecast arena on its own (`run_arena` with lightgbm_global only), so its
+    card's MASE and WAPE are exactly the Forecasts leaderboard's for lightgbm_global with the same level,
+    measure, horizon, folds and country: each series' rolling-origin backtest MASE (mean over folds, each
+    scaled on its own training part) and WAPE, averaged over the series. The explanation rows are the last
+    `horizon` days of every series, predicted by the model fitted without them (a time split), so SHAP
+    answers "why is that Saturday high?" for days it never saw.
 
     Args:
         con: a warehouse connection (the sample warehouse works with the defaults).
@@ -359,16 +377,19 @@ def train_global_model(con: duckdb.DuckDBPyConnection, level: str = "category", 
         measure: "units" or "revenue".
         horizon: days forecast per origin, >= 1.
         country: holidays of this country.
+        folds: backtest folds, >= 1, as on the Forecasts page.
 
     Returns:
-        A TrainedModel, task "regression", target "<measure> per day ÷ the series' 28-day mean".
+        A TrainedModel, task "regression", target "<measure> per day ÷ the series' normal level"; metrics
+        `mase` and `wape` as above, `coverage_80` and `coverage_95` (calibrated intervals, pooled over every
+        series' backtest days).
 
     Raises:
         ShopLensError: no series long enough.
     """
-    from analytics.explain.trained import TrainedModel
+    from analytics.forecasting.backtest import run_arena
     from analytics.forecasting.drivers import load_product_categories, load_promotions, promotion_regressor
-    from analytics.forecasting.metrics import mase, wape
+    from analytics.forecasting.models import LIGHTGBM
     from analytics.forecasting.series import load_series
     from analytics.warehouse import data_version
 
@@ -376,43 +397,74 @@ def train_global_model(con: duckdb.DuckDBPyConnection, level: str = "category", 
     series = load_series(con, level, measure)
     if series.frame.empty:
         raise ShopLensError("the warehouse has no orders to forecast; build it from data with orders")
-    settings = ForecastSettings(horizon=horizon, folds=1, country=country)
+    settings = ForecastSettings(horizon=horizon, folds=folds, country=country, models=(LIGHTGBM,))
     ds = pd.date_range(series.frame["ds"].min(), series.last_ds + pd.Timedelta(days=horizon), freq="D")
     promotions = promotion_regressor(load_promotions(con), series.ids, ds, level=level,
                                      product_categories=load_product_categories(con) if level == "product" else None)
-    forecaster = GlobalForecaster(settings).fit(GlobalInput(series.frame, promotions))
+    arena = run_arena(series.frame, settings, promotions=promotions, n_jobs=1)
+    return global_trained_model(arena, series.frame, level=level, measure=measure,
+                                data_version=data_version(con), started=started)
+
+
+def global_trained_model(arena, history: pd.DataFrame, *, level: str, measure: str, data_version: str,
+                         started: float | None = None):
+    """The global LightGBM model of a finished arena as a TrainedModel (SHAP, card, fairness).
+
+    Used by `train_global_model` and by the Forecasts page's run, so the panel beside a run explains
+    that run's own model and its card's MASE is that run's leaderboard figure: the mean over the
+    series of the leaderboard's `lightgbm_global` MASE (each series' rolling-origin MASE, mean over
+    folds).
+
+    Args:
+        arena: an `ArenaResult` whose models include lightgbm_global.
+        history: the arena's `unique_id, ds, y` history (for the training window).
+        level, measure: for the title and target.
+        data_version: the warehouse's data version ("" for a CSV).
+        started: `time.perf_counter()` when training began (fit seconds), None for the arena's own seconds.
+
+    Returns:
+        A TrainedModel named "forecast_global".
+
+    Raises:
+        ShopLensError: the arena has no global model.
+    """
+    from analytics.explain.trained import TrainedModel
+    from analytics.forecasting.models import LIGHTGBM
+
+    forecaster = arena.global_model
+    if forecaster is None:
+        raise ShopLensError("this forecast run has no global LightGBM model to explain; include lightgbm_global")
+    board = arena.leaderboard[arena.leaderboard["model"] == LIGHTGBM]
     validation = forecaster.validation_
-    actual, prediction = validation["actual"], validation["prediction"]
-    history = series.frame[series.frame["ds"] <= validation["ds"].min() - pd.Timedelta(days=1)]
-    scores = [mase(actual[validation["unique_id"] == unique_id], prediction[validation["unique_id"] == unique_id],
-                   rows["y"].to_numpy(), 7) for unique_id, rows in history.groupby("unique_id")]
     rows = validation["rows"][list(FEATURES)]
     segments = pd.DataFrame({
         "series": validation["unique_id"].astype(str),
         "day": validation["ds"].strftime("%a %d %b %Y"),
         "day_of_week": validation["ds"].day_name(),
     })
-    training_ds = series.frame["ds"]
+    training_ds = history["ds"]
+    days = board["days"].to_numpy(float)
     return TrainedModel(
         name="forecast_global",
         title=f"Daily {measure} by {level} (global LightGBM forecaster)",
         task="regression",
-        target=f"{measure} per day ÷ the series' mean of the 28 days before the forecast origin",
+        target=f"{measure} per day ÷ the series' normal level before the forecast origin",
         model=forecaster.validation_model_,
         feature_labels={feature: FEATURE_LABELS[feature] for feature in FEATURES},
         categorical_features=CATEGORICAL_FEATURES,
         explain_rows=rows,
         explain_actual=pd.Series(validation["scaled_actual"], index=rows.index, name="actual"),
         segments=segments.set_index(rows.index),
-        metrics={"mase": float(np.nanmean(scores)), "wape": float(wape(actual, prediction))},
-        data_version=data_version(con),
+        metrics={"mase": float(board["mase"].mean()), "wape": float(board["wape"].mean()),
+                 "coverage_80": float(np.average(board["coverage_80"], weights=days)),
+                 "coverage_95": float(np.average(board["coverage_95"], weights=days))},
+        data_version=data_version,
         training_start=pd.Timestamp(training_ds.min()),
         training_end=pd.Timestamp(validation["ds"].min() - pd.Timedelta(days=1)),
         validation_start=pd.Timestamp(validation["ds"].min()),
         validation_end=pd.Timestamp(validation["ds"].max()),
-        train_rows=int(len(series.frame)),
+        train_rows=int(len(history)),
         validation_rows=int(len(rows)),
         parameters=forecaster.get_params(),
-        fit_seconds=time.perf_counter() - started,
+        fit_seconds=(time.perf_counter() - started) if started is not None else float(arena.seconds),
     )
-

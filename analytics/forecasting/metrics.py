@@ -87,3 +87,35 @@ def coverage(actual: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> float:
     actual = np.asarray(actual, float)
     inside = (actual >= np.asarray(lower, float)) & (actual <= np.asarray(upper, float))
     return float(np.mean(inside)) if len(actual) else float("nan")
+
+
+def interval_score(actual: np.ndarray, lower: np.ndarray, upper: np.ndarray, level: float) -> float:
+    """Mean interval (Winkler) score of a central interval: its width plus a penalty for every miss.
+
+    For a (1 - α) interval [l, u] and actual y: (u - l) + (2/α)(l - y)·[y < l] + (2/α)(y - u)·[y > u]
+    (Gneiting & Raftery 2007). Narrow intervals score low only if they also hold: an interval that
+    misses pays 2/α (40 for 95%) times the distance it missed by.
+
+    Args:
+        actual, lower, upper: same length.
+        level: nominal coverage 1 - α, e.g. 0.95.
+
+    Returns:
+        >= 0, in the series' unit (lower is better); NaN for no days.
+    """
+    actual, lower, upper = (np.asarray(values, float) for values in (actual, lower, upper))
+    if not len(actual):
+        return float("nan")
+    alpha = 1 - level
+    penalty = (2 / alpha) * (np.maximum(lower - actual, 0) + np.maximum(actual - upper, 0))
+    return float(np.mean(upper - lower + penalty))
+
+
+def msis(actual: np.ndarray, lower: np.ndarray, upper: np.ndarray, history: np.ndarray, season_length: int,
+         level: float = 0.95) -> float:
+    """Mean scaled interval score (the M4 competition's): `interval_score` ÷ the MASE scale.
+
+    Returns:
+        >= 0, comparable across series like MASE (lower is better); NaN when the scale is undefined.
+    """
+    return interval_score(actual, lower, upper, level) / seasonal_scale(history, season_length)

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Callable
 
 import duckdb
@@ -51,7 +52,9 @@ class ForecastRequest:
         series_ids: forecast only these series of the level; empty for all.
         top_n: products at the product level when `series_ids` is empty.
         planned_promotions: promotions entered on the page, known ahead like the promotions table's.
-        filters: categories, channels, devices and the last day of history; None for all.
+        filters: categories, channels, devices and the last day of history (`end_date`); None for all. Their
+            `start_date` does not apply: a forecast learns from all history unless `history_start` says otherwise.
+        history_start: the first day of history (`shoplens forecast --from`); None = the first order day.
     """
 
     level: str = "category"
@@ -64,6 +67,7 @@ class ForecastRequest:
     top_n: int = DEFAULT_TOP_PRODUCTS
     planned_promotions: tuple[Promotion, ...] = ()
     filters: Filters | None = None
+    history_start: date | None = None
 
 
 @dataclass(frozen=True)
@@ -145,7 +149,7 @@ def run_forecast(con: duckdb.DuckDBPyConnection, request: ForecastRequest, *, pr
     """
     product_ids = request.series_ids if request.level == "product" else ()
     series = load_series(con, request.level, request.measure, filters=request.filters, top_n=request.top_n,
-                         product_ids=product_ids)
+                         product_ids=product_ids, start_date=request.history_start)
     if request.series_ids and request.level != "product":
         unknown = sorted(set(request.series_ids) - set(series.ids))
         if unknown:

@@ -1,7 +1,7 @@
 """The series to forecast: from the warehouse at a level, or from a CSV of `unique_id, ds, y`.
 
 Every series leaves this module in one long frame with columns `unique_id` (str), `ds`
-(datetime64, midnight; first day of the month for monthly data) and `y` (float, >= 0 for
+(datetime64, midnight; first day of the month or quarter for monthly or quarterly data) and `y` (float, >= 0 for
 warehouse measures), sorted by `unique_id, ds`, with no gaps: a missing day is a day
 without sales and is filled with 0.
 """
@@ -23,8 +23,8 @@ from analytics.queries import run_report
 LEVELS: tuple[str, ...] = ("total", "category", "product", "channel", "region")
 MEASURES: tuple[str, ...] = ("units", "revenue")
 SERIES_COLUMNS: tuple[str, ...] = ("unique_id", "ds", "y")
-# Seasonal cycle per frequency: a week of days, a year of weeks or months.
-SEASON_LENGTHS: dict[str, int] = {"D": 7, "W": 52, "MS": 12}
+# Seasonal cycle per frequency: a week of days, a year of weeks, months or quarters.
+SEASON_LENGTHS: dict[str, int] = {"D": 7, "W": 52, "MS": 12, "QS": 4}
 DEFAULT_TOP_PRODUCTS = 10
 
 
@@ -34,8 +34,9 @@ class SeriesSet:
 
     Attributes:
         frame: long frame `unique_id, ds, y`, gap-free per series, sorted.
-        freq: pandas frequency: "D" (daily), "W" (weekly) or "MS" (monthly, first of the month).
-        season_length: the seasonal period in steps: 7, 52 or 12.
+        freq: pandas frequency: "D" (daily), "W-<day>" (weekly on that weekday), "MS" (monthly, first of
+            the month) or "QS" (quarterly, first day of the quarter).
+        season_length: the seasonal period in steps: 7, 52, 12 or 4.
         level: the warehouse level, or "csv".
         measure: "units", "revenue" or "y" for a CSV.
         labels: unique_id -> label for people (product titles); ids label themselves otherwise.
@@ -69,7 +70,7 @@ def data_span(con: duckdb.DuckDBPyConnection) -> tuple[date | None, date | None]
 
 def load_series(con: duckdb.DuckDBPyConnection, level: str = "category", measure: str = "units", *,
                 filters: Filters | None = None, top_n: int = DEFAULT_TOP_PRODUCTS,
-                product_ids: tuple[str, ...] = ()) -> SeriesSet:
+                product_ids: tuple[str, ...] = (), start_date: date | None = None) -> SeriesSet:
     """Daily series of one measure at one level, zero-filled from each series' first sale to the data's end.
 
     Args:
@@ -80,12 +81,13 @@ def load_series(con: duckdb.DuckDBPyConnection, level: str = "category", measure
             The start date is ignored: a forecast learns from all history. None keeps everything.
         top_n: at the product level without `product_ids`, the N products with most units, >= 1.
         product_ids: at the product level, exactly these products instead of the top N.
+        start_date: the first day of history (`shoplens forecast --from`); None = the first order day.
 
     Returns:
         A daily SeriesSet (season 7); empty frame when nothing sold.
 
     Raises:
-        ShopLensError: an unknown level or measure.
+        ShopLensError: an unknown level or measure, or a start date after the last day of history.
     """
     if level not in LEVELS:
         raise ShopLensError(f"level {level!r} is not known; choose one of {', '.join(LEVELS)}")
@@ -96,8 +98,12 @@ def load_series(con: duckdb.DuckDBPyConnection, level: str = "category", measure
     if first is None:
         return empty
     end = min(filters.end_date, last) if filters is not None else last
+    start = max(first, start_date) if start_date is not None else first
+    if start > end:
+        raise ShopLensError(f"the history would start on {start} but ends on {end} (the data runs from {first} to "
+                            f"{last}); pick an earlier --from or a later --to")
     parameters = {
-        "start_date": first,
+        "start_date": start,
         "end_date": end,
         "categories": list(filters.categories) if filters else [],
         "channels": list(filters.channels) if filters else [],
@@ -144,10 +150,13 @@ def fill_missing(frame: pd.DataFrame, freq: str, *, end: pd.Timestamp | None = N
 
 
 def infer_frequency(ds: pd.Series) -> str:
-    """Daily, weekly or monthly, from the most common step between consecutive dates.
+    """Daily, weekly, monthly or quarterly, from the most common step between consecutive dates.
+
+    Returns:
+        "D", "W", "MS" or "QS".
 
     Raises:
-        ShopLensError: the dates are spaced otherwise (hourly, quarterly, irregular).
+        ShopLensError: the dates are spaced otherwise (hourly, yearly, irregular).
     """
     steps = pd.Series(np.sort(pd.to_datetime(ds).unique())).diff().dropna().dt.days
     if steps.empty:
@@ -159,13 +168,16 @@ def infer_frequency(ds: pd.Series) -> str:
         return "W"
     if 28 <= step <= 31:
         return "MS"
-    raise ShopLensError(f"column ds is spaced {step} days apart; give daily, weekly or monthly dates")
+    if 89 <= step <= 92:
+        return "QS"
+    raise ShopLensError(f"column ds is spaced {step} days apart; give daily, weekly, monthly or quarterly dates")
 
 
 def read_series_csv(path: Path | str) -> SeriesSet:
     """Read any series from a CSV with columns `unique_id, ds, y` (a file without unique_id is one series).
 
-    Missing steps are filled with 0 (a day without sales); monthly dates are moved to the first of the month.
+    Missing steps are filled with 0 (a day without sales); monthly and quarterly dates are moved to the first
+    day of their month or quarter.
 
     Raises:
         ShopLensError: a missing file or column, a date or number that does not parse (row named),
@@ -202,14 +214,52 @@ def series_from_frame(frame: pd.DataFrame, *, source: str = "the series") -> Ser
         raise ShopLensError(f"{source} row {row + 2}: series {frame['unique_id'].iloc[row]!r} has "
                             f"{frame['ds'].iloc[row]:%Y-%m-%d} twice; sum or drop the duplicates")
     freq = infer_frequency(frame["ds"])
-    if freq == "MS":
-        frame["ds"] = frame["ds"].dt.to_period("M").dt.to_timestamp()
+    if freq in ("MS", "QS"):
+        frame["ds"] = frame["ds"].dt.to_period(freq[0]).dt.to_timestamp()
+        duplicated = frame.duplicated(["unique_id", "ds"])
+        if duplicated.any():
+            row = int(np.flatnonzero(duplicated.to_numpy())[0])
+            period = "month" if freq == "MS" else "quarter"
+            raise ShopLensError(f"{source} row {row + 2}: series {frame['unique_id'].iloc[row]!r} has two dates in the "
+                                f"{period} starting {frame['ds'].iloc[row]:%Y-%m-%d}; give one row per {period}")
     if freq == "W":
         # Regular weekly steps on the weekday the data uses.
         freq = f"W-{frame['ds'].iloc[0].day_name()[:3].upper()}"
     frame = fill_missing(frame.sort_values(["unique_id", "ds"]), freq)
     season = SEASON_LENGTHS["W" if freq.startswith("W") else freq]
     return SeriesSet(frame, freq, season, "csv", "y", {})
+
+
+def trim_history(series: SeriesSet, start: date | None = None, end: date | None = None) -> SeriesSet:
+    """The series' history between `start` and `end` (inclusive), e.g. from `shoplens forecast --from/--to`.
+
+    Args:
+        series: the series as loaded.
+        start: first step to keep; None keeps from the beginning.
+        end: last step to keep; None keeps to the end.
+
+    Returns:
+        A SeriesSet of the same frequency; series with no step in the range are dropped.
+
+    Raises:
+        ShopLensError: start after end, or no step of any series in the range (names the data's span).
+    """
+    if start is not None and end is not None and start > end:
+        raise ShopLensError(f"--from {start} is after --to {end}; swap them")
+    frame = series.frame
+    if frame.empty:
+        return series
+    keep = np.ones(len(frame), dtype=bool)
+    if start is not None:
+        keep &= (frame["ds"] >= pd.Timestamp(start)).to_numpy()
+    if end is not None:
+        keep &= (frame["ds"] <= pd.Timestamp(end)).to_numpy()
+    if not keep.any():
+        first, last = pd.Timestamp(frame["ds"].min()), pd.Timestamp(frame["ds"].max())
+        raise ShopLensError(f"no history between {start or 'the start'} and {end or 'the end'}: the data runs from "
+                            f"{first:%Y-%m-%d} to {last:%Y-%m-%d}")
+    return SeriesSet(frame[keep].reset_index(drop=True), series.freq, series.season_length, series.level,
+                     series.measure, series.labels)
 
 
 PREVIEW_SERIES = 5

@@ -8,7 +8,7 @@ with its defaults finds a trained model:
 | job | artifact | used by | default parameters (as the page builds them) |
 |---|---|---|---|
 | cart_conversion | ModelReport | Cart drop-off panel, Explanations | all history (first..last day), 24 h window |
-| forecast_global | ModelReport | Forecasts panel, Explanations | category, units, 28 days, US holidays |
+| forecast_global | ModelReport | Explanations | category, units, 28 days, US holidays, 3 folds |
 | churn_28d, purchase_7d | ModelReport | Customers → Predictions, Explanations | none |
 | clv | Clv | Customers → Value | data to the last day, calibration to the last day, week, 52, 12 months, 1% |
 | clv_surrogate | ModelReport | Customers → Value panel | as clv |
@@ -103,9 +103,14 @@ def clv_params(filters: Filters, calibration_end: date, time_unit: str = CLV_TIM
 
 
 def forecast_global_params(level: str = FORECAST_LEVEL, measure: str = FORECAST_MEASURE,
-                           horizon: int = FORECAST_HORIZON, country: str | None = FORECAST_COUNTRY) -> dict[str, Any]:
-    """The global forecaster's parameters (as `train_global_model` takes them)."""
-    return {"level": str(level), "measure": str(measure), "horizon": int(horizon), "country": country}
+                           horizon: int = FORECAST_HORIZON, country: str | None = FORECAST_COUNTRY,
+                           folds: int = FORECAST_FOLDS) -> dict[str, Any]:
+    """The global forecaster's parameters (as `train_global_model` takes them).
+
+    The folds are part of the question: the card's MASE is the Forecasts leaderboard's for that many folds.
+    """
+    return {"level": str(level), "measure": str(measure), "horizon": int(horizon), "country": country,
+            "folds": int(folds)}
 
 
 def forecast_params(request: Any) -> dict[str, Any]:
@@ -142,8 +147,15 @@ def _clv_defaults(connection: Any) -> dict[str, Any]:
 # --------------------------------------------------------------------------- the model report of any TrainedModel
 
 
-def model_report(context: JobContext, trained: Any) -> Any:
-    """Explain a TrainedModel with SHAP, make its card (recorded for default jobs) and check fairness."""
+def model_report(context: JobContext, trained: Any, *, record_card: bool = True) -> Any:
+    """Explain a TrainedModel with SHAP, make its card (recorded for default jobs) and check fairness.
+
+    Args:
+        context: the job's context.
+        trained: the TrainedModel.
+        record_card: False for a model another job owns the recorded card of (the forecast run's global
+            model: the card beside the warehouse is the `forecast_global` job's).
+    """
     from analytics.explain.cards import model_card, save_card
     from analytics.explain.fairness import fairness_report
     from analytics.explain.registry import ModelReport
@@ -152,7 +164,7 @@ def model_report(context: JobContext, trained: Any) -> Any:
     context.progress(1, 3, "explaining with SHAP")
     explanation = explain_trained(trained)
     card = model_card(trained, explanation)
-    if context.is_default:
+    if context.is_default and record_card:
         save_card(card, context.warehouse)
     context.progress(2, 3, "checking fairness")
     return ModelReport(trained, explanation, card, fairness_report(trained))
@@ -204,7 +216,7 @@ def run_forecast_global(context: JobContext, params: dict[str, Any]) -> Any:
 
     context.progress(0, 3, "training")
     trained = train_global_model(context.connection, params["level"], params["measure"], params["horizon"],
-                                 params["country"])
+                                 params["country"], params.get("folds", FORECAST_FOLDS))
     return model_report(context, trained)
 
 
@@ -230,16 +242,27 @@ def run_ranker(context: JobContext, params: dict[str, Any]) -> Any:
 
 @dataclass(frozen=True)
 class ForecastArtifact:
-    """A finished forecast run and the SHAP explanation of its forecast days.
+    """A finished forecast run, the SHAP explanation of its forecast days and of its global model.
+
+    Everything the Forecasts page shows comes from the run: per series, `run.arena.champions` has the
+    champion's `mase` (the leaderboard's, one definition everywhere), `msis`, `coverage_80`, `coverage_95`,
+    `coverage_warning` (a sentence, or None when the backtest coverage is within 5 points of nominal) and
+    `reason` (why it won); `run.arena.leaderboard` the same per model; `run.arena.forecast` the
+    calibrated 80% and 95% bounds.
 
     Attributes:
         run: the `analytics.forecasting.run.ForecastRun`.
         day_explanations: unique_id -> `ForecastDayExplanation` of the global LightGBM model's
-            forecast days, for every series it forecast (empty when the run has no global model).
+            forecast days (every one of them), for every series it forecast (empty when the run has no
+            global model).
+        global_report: the `ModelReport` of this run's own global LightGBM model (SHAP over its
+            validation days, card whose MASE is the mean over the series of this run's leaderboard
+            `lightgbm_global` MASE), or None when the run has no global model.
     """
 
     run: Any
     day_explanations: dict[str, Any]
+    global_report: Any = None
 
 
 def run_forecast(context: JobContext, params: dict[str, Any]) -> ForecastArtifact:
@@ -256,7 +279,14 @@ def run_forecast(context: JobContext, params: dict[str, Any]) -> ForecastArtifac
         for position, unique_id in enumerate(ids):
             context.progress(position, len(ids), f"explaining the forecast days of {run.label(unique_id)}")
             explanations[unique_id] = explain_forecast_days(global_model, unique_id, unit=run.series.measure)
-    return ForecastArtifact(run, explanations)
+    report = None
+    if global_model is not None:
+        from analytics.forecasting.global_model import global_trained_model
+
+        trained = global_trained_model(run.arena, run.series.frame, level=run.series.level,
+                                       measure=run.series.measure, data_version=context.data_version)
+        report = model_report(context, trained, record_card=False)
+    return ForecastArtifact(run, explanations, report)
 
 
 def run_forecast_components(context: JobContext, params: dict[str, Any]) -> pd.DataFrame:
