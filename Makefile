@@ -6,21 +6,30 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
-# Serve on this machine only; `make run ADDRESS=0.0.0.0` shares it on the network.
+# Serve on this machine only; `make run ADDRESS=0.0.0.0` shares it on the network, which needs
+# sign-in configured (docs/security.md) or OPEN_ACCESS=1 to run open on purpose.
 ADDRESS ?= 127.0.0.1
+OPEN_ACCESS ?=
+export OPEN_ACCESS
 export SHOPLENS_WAREHOUSE ?= .shoplens/warehouse.duckdb
 
-.PHONY: run test bench install warehouse sample clean
+.PHONY: run test bench screenshots install warehouse sample clean
 
 run: warehouse
+	@$(BIN)/python -m analytics.access.guard --address "$(ADDRESS)"
 	@echo "ShopLens is at http://localhost:$(PORT)"
-	$(BIN)/streamlit run app.py --server.port $(PORT) --server.address $(ADDRESS)
+	$(BIN)/streamlit run dashboard/server.py --server.port $(PORT) --server.address $(ADDRESS)
 
 test: warehouse
 	$(BIN)/pytest
 
 bench: warehouse
 	$(BIN)/python -m benchmarks
+
+# Every page and tab, on the sample, the Taobao excerpt (when ../shared/data has it) and thin data:
+# test-output/gallery/index.html.
+screenshots: warehouse
+	$(BIN)/python -m tools.screenshots
 
 install: $(VENV)/.installed
 

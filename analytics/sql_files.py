@@ -75,10 +75,13 @@ def models_fingerprint() -> str:
     """A short hash of every model and macro, so a sample warehouse built by other SQL is rebuilt.
 
     Returns:
-        16 hex characters; changes whenever any model's or macro's text changes.
+        16 hex characters; changes whenever any model's or macro's text, the data profile or the capability
+        rules change.
     """
     digest = hashlib.sha256()
-    for relative_path in (*MODEL_ORDER, *MACROS):
+    for relative_path in (*MODEL_ORDER, *MACROS, "meta/data_profile"):
         digest.update(relative_path.encode())
         digest.update(read_sql(relative_path).encode())
+    # The capability rules are judged at build time and stored: a sample built under other rules is stale too.
+    digest.update((Path(__file__).resolve().parent / "capabilities.py").read_bytes())
     return digest.hexdigest()[:16]

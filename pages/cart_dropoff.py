@@ -6,9 +6,9 @@ import streamlit as st
 
 from analytics.cart_dropoff import load_cart_dropoff, load_winback_segment
 from analytics.charts import cart_dropoff as charts
-from analytics.explain.cart_conversion import train_cart_model
+from analytics.models.jobs import cart_params
 from analytics.overview import filter_options
-from pages import common, explanation_panel
+from dashboard import access, common, explanation_panel
 
 # Window choices: label -> hours. The label is what the URL carries (?within=24h).
 WINDOWS = {"1h": 1.0, "6h": 6.0, "12h": 12.0, "24h": 24.0, "48h": 48.0, "72h": 72.0, "7d": 168.0}
@@ -26,7 +26,7 @@ SEGMENT_LABELS = {"price_band": "Price band", "category": "Category", "device": 
 warehouse = common.open_warehouse()
 options = common.cached(filter_options)
 filters = common.sidebar_filters(options)
-common.page_header("Cart drop-off", warehouse.info)
+common.page_header("Cart drop-off", warehouse.info, filters, comparison=False)
 
 if filters is None:
     common.empty_state("The warehouse has no dated events yet; rebuild it from data that has carts and purchases.")
@@ -34,8 +34,8 @@ if filters is None:
 
 with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
     window = st.segmented_control("Abandoned if not bought within", list(WINDOWS), default="24h",
-                                  key="within", bind="query-params", required=True)
-    by_label = st.selectbox("Break down by", list(BREAKDOWNS), key="by", bind="query-params", width=240)
+                                  key="cart_within", bind="query-params", required=True)
+    by_label = st.selectbox("Break down by", list(BREAKDOWNS), key="cart_by", bind="query-params", width=240)
 by = BREAKDOWNS.get(by_label or "Price band", "price_band")
 within_hours = WINDOWS.get(window or "24h", 24.0)
 dropoff = common.cached(load_cart_dropoff, filters, within_hours)
@@ -65,6 +65,8 @@ with st.container(horizontal=True, gap="small"):
               help="Carts whose window had not closed when the data ends (censored, not abandoned).")
     st.metric("Recovered", common.format_ratio(dropoff.recovered_rate), border=True,
               help=f"{dropoff.recovered:,} abandoned carts were bought after the {window} window.")
+if dropoff.why_no_rate:
+    st.caption(f":material/info: {common.plain(dropoff.why_no_rate)}")
 
 curve, breakdown = st.columns(2)
 with curve:
@@ -77,24 +79,27 @@ with breakdown:
     common.chart_card(
         f"Abandonment by {by_label.lower()}", charts.breakdown_figure(table, by), table,
         file_name=f"cart-abandonment-by-{by}", key="cart_breakdown",
-        caption=f"Share of decided carts not bought within {window}, with 95% intervals",
+        caption=f"Share of the carts whose {window} window closed that were not bought within it, with 95% intervals",
     )
 
-with st.container(border=True):
-    winback = common.cached(load_winback_segment, filters, within_hours)
-    with st.container(horizontal=True, horizontal_alignment="distribute", vertical_alignment="top"):
-        with st.container(gap=None):
-            st.markdown(f"**Win-back list: carted, not bought within {window}**")
-            st.caption(f"{len(winback):,} carts; those bought later after all are marked recovered.")
-        # A callable: the CSV of every abandoned cart is written only when downloaded, not on each rerun.
-        st.download_button("CSV", data=lambda: common.to_csv(winback), file_name="cart-winback.csv", mime="text/csv",
-                           key="download_winback", type="tertiary", icon=":material/download:", on_click="ignore",
-                           help="Download every abandoned cart (user, product, price, device, channel) as CSV")
-    st.dataframe(winback.head(200), hide_index=True, height=240)
+# The win-back list names shoppers: analysts and admins only.
+if access.allowed("export_user_level"):
+    with st.container(border=True):
+        winback = common.cached(load_winback_segment, filters, within_hours)
+        with st.container(horizontal=True, horizontal_alignment="distribute", vertical_alignment="top"):
+            with st.container(gap=None):
+                st.markdown(f"**Win-back list: carted, not bought within {window}**")
+                st.caption(f"{len(winback):,} carts; those bought later after all are marked recovered.")
+            # A callable: the CSV of every abandoned cart is written only when downloaded, not on each rerun.
+            st.download_button("CSV", data=lambda: common.to_csv(winback), file_name="cart-winback.csv", mime="text/csv",
+                               key="cart_download_winback", type="tertiary", icon=":material/download:", on_click="ignore",
+                               help="Download every abandoned cart (user, product, price, device, channel) as CSV")
+        st.dataframe(winback.head(200), hide_index=True, height=240)
 
-use_history = st.toggle("Learn from all history up to the end date", value=True, key="model_history",
+use_history = st.toggle("Learn from all history up to the end date", value=True, key="cart_model_history",
                         help="More carts give a steadier model; off learns from the chosen dates only.")
 training_filters = replace(filters, start_date=options.first_date) if use_history else filters
-explanation_panel.show_trained(train_cart_model, training_filters, within_hours, key="cart",
-                               title=f"Why carts are bought within {window}", segment_labels=SEGMENT_LABELS,
-                               row_label="Cart")
+# Trained in the background once per data build for the defaults (all history, 24 h); other settings queue a job.
+explanation_panel.show_model("cart_conversion", cart_params(training_filters, within_hours), key="cart",
+                             what="the cart model", title=f"Why carts are bought within {window}",
+                             segment_labels=SEGMENT_LABELS, row_label="Cart")

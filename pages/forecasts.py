@@ -5,19 +5,19 @@ from datetime import datetime, timedelta
 
 import streamlit as st
 
+from analytics import models
 from analytics.charts import explanations as explanation_charts
 from analytics.charts import forecasts as charts
 from analytics.errors import ShopLensError
 from analytics.forecasting.day_explanation import explain_forecast_day, top_drivers_sentence
 from analytics.forecasting.drivers import COUNTRIES, Promotion
-from analytics.forecasting.global_model import train_global_model
 from analytics.forecasting.models import DEFAULT_MODELS, FAST_MODELS, MODEL_TITLES
 from analytics.forecasting.run import ForecastRequest, series_view
 from analytics.forecasting.series import history_preview
 from analytics.forecasting.stock import read_stock_csv, stock_table, stock_view
+from analytics.models.jobs import forecast_components_params, forecast_global_params, forecast_params
 from analytics.overview import filter_options
-from pages import common, explanation_panel
-from pages.forecasts_run import cached_components, cached_day_explanation, cached_run, run_with_status
+from dashboard import common, explanation_panel, model_status
 
 # Choices: label -> engine value. Bound widgets put the label in the URL (?level=Category).
 LEVELS = {"Total": "total", "Category": "category", "Product (top 10)": "product", "Channel": "channel",
@@ -27,13 +27,12 @@ HORIZONS = {"7 days": 7, "14 days": 14, "28 days": 28, "56 days": 56, "91 days":
 FOLDS = {"2 folds": 2, "3 folds": 3, "4 folds": 4, "5 folds": 5}
 ARENAS = {"All models": DEFAULT_MODELS, "Fast models": FAST_MODELS}
 SERVICE_LEVELS = {"90%": 0.90, "95%": 0.95, "98%": 0.98, "99%": 0.99}
-PENDING_KEY = "forecast_run_pending"
 SEGMENT_LABELS = {"series": "Series", "day": "Day", "day_of_week": "Day of week"}
 
 warehouse = common.open_warehouse()
 options = common.cached(filter_options)
 filters = common.sidebar_filters(options)
-common.page_header("Forecasts", warehouse.info)
+common.page_header("Forecasts", warehouse.info, filters, period=False)
 
 if filters is None:
     common.empty_state("The warehouse has no dated orders yet; rebuild it from data that has orders.")
@@ -44,13 +43,13 @@ st.caption("Forecasts learn from all history up to the sidebar's *To* date (the 
            "the history; each series' champion is the model with the lowest backtest MASE.")
 
 with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
-    level_label = st.selectbox("Level", list(LEVELS), index=1, key="level", bind="query-params", width=170)
-    measure_label = st.segmented_control("Forecast", list(MEASURES), default="Units", key="measure",
+    level_label = st.selectbox("Level", list(LEVELS), index=1, key="forecast_level", bind="query-params", width=170)
+    measure_label = st.segmented_control("Forecast", list(MEASURES), default="Units", key="forecast_measure",
                                          bind="query-params", required=True)
-    horizon_label = st.selectbox("Horizon", list(HORIZONS), index=2, key="horizon", bind="query-params", width=120)
-    folds_label = st.selectbox("Backtest", list(FOLDS), index=1, key="folds", bind="query-params", width=110)
-    country = st.selectbox("Holidays of", list(COUNTRIES), key="country", bind="query-params", width=110)
-    arena_label = st.segmented_control("Arena", list(ARENAS), default="All models", key="arena",
+    horizon_label = st.selectbox("Horizon", list(HORIZONS), index=2, key="forecast_horizon", bind="query-params", width=120)
+    folds_label = st.selectbox("Backtest", list(FOLDS), index=1, key="forecast_folds", bind="query-params", width=110)
+    country = st.selectbox("Holidays of", list(COUNTRIES), key="forecast_country", bind="query-params", width=110)
+    arena_label = st.segmented_control("Arena", list(ARENAS), default="All models", key="forecast_arena",
                                        bind="query-params", required=True,
                                        help="All models: seasonal naive, AutoETS, AutoARIMA, MSTL, Prophet, global "
                                             "LightGBM and their ensemble. Fast models: seasonal naive, ETS and "
@@ -63,11 +62,11 @@ horizon = HORIZONS.get(horizon_label or "28 days", 28)
 with st.expander("Plan a promotion", icon=":material/sell:"):
     st.caption("A promotion entered here counts as known ahead, like one in the promotions table. Promotions "
                "seen only in past sales are never assumed for the future.")
-    planned = st.toggle("Add a planned promotion (all products)", key="promotion_on")
+    planned = st.toggle("Add a planned promotion (all products)", key="forecast_promotion_on")
     first_day = filters.end_date + timedelta(days=1)
-    promotion_days = st.date_input("Days", value=(first_day, first_day + timedelta(days=2)), key="promotion_days",
+    promotion_days = st.date_input("Days", value=(first_day, first_day + timedelta(days=2)), key="forecast_promotion_days",
                                    disabled=not planned, format="YYYY-MM-DD")
-    discount = st.slider("Discount", 0.05, 0.6, 0.2, 0.05, key="promotion_discount", disabled=not planned,
+    discount = st.slider("Discount", 0.05, 0.6, 0.2, 0.05, key="forecast_promotion_discount", disabled=not planned,
                          format="percent")
 
 promotions = ()
@@ -82,26 +81,31 @@ request = ForecastRequest(level=level, measure=measure, horizon=horizon,
                           filters=replace(filters, start_date=min(options.first_date or filters.start_date,
                                                                   filters.end_date)))
 
-with st.container(horizontal=True, gap="small"):
-    # The click is kept in session state by its callback, so it survives any rerun before the run starts.
-    st.button("Run forecast", key="run_forecast", type="primary", icon=":material/play_arrow:",
-              on_click=st.session_state.__setitem__, args=(PENDING_KEY, True))
-    # Any click reruns the page, which interrupts a run in progress at its next progress update.
-    st.button("Stop", key="stop", icon=":material/stop:", help="Cancel the run in progress")
-
-run = cached_run(request)
-run_clicked = st.session_state.pop(PENDING_KEY, False)
-if run is None and run_clicked:
-    try:
-        run = run_with_status(request)
-    except ShopLensError as error:
-        common.empty_state(str(error), title="Cannot forecast these series", icon=":material/timeline:")
-        st.stop()
-if run is None:
-    common.empty_state(
-        f"Press **Run forecast** to backtest the models on every {level_label.lower()} series and forecast "
-        f"{horizon} days of {measure}. Runs are kept until the data is rebuilt.",
-        title="Not run yet", icon=":material/play_circle:")
+# The default request is trained in the background once per data build; any other is queued on "Run forecast".
+params = forecast_params(request)
+found = model_status.result("forecast", params, request_missing=False)
+if isinstance(found, models.NotRequested):
+    # The click queues the run in a callback, before the rerun it causes, so no rerun can lose it.
+    model_status.request_button("Run forecast", "forecast", params, key="forecast_run_forecast", type="primary",
+                                icon=":material/play_arrow:",
+                                help="Backtests and forecasts in the background; the page shows the result when "
+                                     "it is ready.")
+elif isinstance(found, models.Pending):
+    model_status.pending_box("forecast", params, what="this forecast")
+    model_status.cancel_button("Stop", "forecast", params, key="forecast_stop", icon=":material/stop:",
+                               help="Cancel this forecast run")
+elif isinstance(found, models.Failed):
+    common.empty_state(found.reason, title="Cannot forecast these series", icon=":material/timeline:")
+    if found.status.is_default:
+        model_status.retrain_button("forecast", params, key="forecast_run_again", label="Run forecast again")
+    else:
+        model_status.try_again_button("forecast", params, key="forecast_run_again", label="Run forecast again")
+if not isinstance(found, models.Ready):
+    if isinstance(found, models.NotRequested):
+        common.empty_state(
+            f"Press “Run forecast” to backtest the models on every {level_label.lower()} series and forecast "
+            f"{horizon} days of {measure}. Runs are kept until the data is rebuilt.",
+            title="Not run yet", icon=":material/play_circle:")
     # The history is one cached query, so the manager sees the data before any model is fitted.
     preview = common.cached(history_preview, level, measure, filters=request.filters)
     if preview.empty:
@@ -111,15 +115,16 @@ if run is None:
         shown = preview["unique_id"].nunique()
         common.chart_card(f"History: daily {measure} by {level_label.lower()}",
                           charts.history_preview_figure(preview, measure=measure), preview,
-                          file_name=f"history-{level}-{measure}", key="history_preview",
+                          file_name=f"history-{level}-{measure}", key="forecast_history_preview",
                           caption=f"The {shown} largest series, up to {filters.end_date:%d %b %Y}")
     st.stop()
+run = found.artifact.run
 
 ids = list(run.arena.champions["unique_id"])
 if run.arena.skipped:
     st.caption(f":material/info: Not forecast ({len(run.arena.skipped)}): "
                + "; ".join(f"{run.label(unique_id)}: {why}" for unique_id, why in list(run.arena.skipped.items())[:5]))
-unique_id = st.selectbox("Series", ids, key="series", bind="query-params", format_func=run.label)
+unique_id = st.selectbox("Series", ids, key="forecast_series", bind="query-params", format_func=run.label)
 view = series_view(run, unique_id or ids[0])
 champion = view.champion
 champion_title = MODEL_TITLES.get(champion["model"], champion["model"])
@@ -144,14 +149,15 @@ common.chart_card(
 
 if run.arena.global_model is not None and view.unique_id in run.arena.global_model.series_ids_:
     st.subheader("Why this day?", anchor=False)
-    try:
-        days = cached_day_explanation(run, request, view.unique_id)
-    except ShopLensError as error:
-        common.empty_state(str(error), title="Cannot explain the forecast days", icon=":material/help:")
+    # Computed with the run by the worker, for every series the global model forecast.
+    days = found.artifact.day_explanations.get(view.unique_id)
+    if days is None:
+        common.empty_state("This run has no explanation of its forecast days for this series.",
+                           title="Cannot explain the forecast days", icon=":material/help:")
     else:
         day_options = [f"{day:%Y-%m-%d}" for day in days.days]
         highest = day_options.index(f"{days.highest_day:%Y-%m-%d}")
-        chosen_day = st.selectbox("Forecast day", day_options, index=highest, key="why_day", bind="query-params",
+        chosen_day = st.selectbox("Forecast day", day_options, index=highest, key="forecast_why_day", bind="query-params",
                                   format_func=lambda text: f"{datetime.fromisoformat(text):%a %d %b %Y}",
                                   help="Days after the data ends; the default is the highest LightGBM forecast.",
                                   width=220)
@@ -162,7 +168,7 @@ if run.arena.global_model is not None and view.unique_id in run.arena.global_mod
             f"Why {view.label} gets {day_row.raw_output:,.0f} {measure} on "
             f"{datetime.fromisoformat(day_row.row_id):%a %d %b}",
             explanation_charts.waterfall_figure(day_row), explanation_charts.waterfall_table(day_row),
-            file_name=f"why-{unique_id}-{day_row.row_id}", key="why_day_chart",
+            file_name=f"why-{unique_id}-{day_row.row_id}", key="forecast_why_day_chart",
             caption=(f"The global LightGBM model ({'the champion' if is_champion else 'one of the arena'}), "
                      f"SHAP in {measure}: from the base value {day_row.base_value:,.1f} to the forecast "
                      f"{day_row.raw_output:,.1f}. Features use only history up to {days.data_end:%d %b %Y}, "
@@ -176,34 +182,34 @@ with board:
               + (f"; runner-up {MODEL_TITLES.get(runner_up, runner_up)} {champion['runner_up_mase']:.2f}"
                  if runner_up else ""))
     common.chart_card("Leaderboard", charts.leaderboard_figure(view.leaderboard), view.leaderboard,
-                      file_name=f"leaderboard-{unique_id}", key="leaderboard", caption=reason)
+                      file_name=f"leaderboard-{unique_id}", key="forecast_leaderboard", caption=reason)
 with backtest:
     common.chart_card("Backtest of the champion", charts.backtest_figure(view.backtest, view.history,
                                                                          champion["model"]),
-                      view.backtest, file_name=f"backtest-{unique_id}", key="backtest",
+                      view.backtest, file_name=f"backtest-{unique_id}", key="forecast_backtest",
                       caption="Each fold forecast from its cutoff, against what happened")
 
 st.subheader("Drivers", anchor=False)
-if st.toggle("Show Prophet's components (trend, weekly, yearly, holidays, promotions)", key="components",
+if st.toggle("Show Prophet's components (trend, weekly, yearly, holidays, promotions)", key="forecast_components",
              bind="query-params"):
-    try:
-        components = cached_components(run, request, view.unique_id)
-    except ShopLensError as error:
-        common.empty_state(str(error), title="No components", icon=":material/timeline:")
-    else:
+    # Fitting Prophet is training: the worker does it the first time anyone asks for this series.
+    components = model_status.artifact("forecast_components", forecast_components_params(request, view.unique_id),
+                                       what="Prophet's components", key="forecast_components_model",
+                                       failed_title="No components")
+    if components is not None:
         common.chart_card("What drives the forecast", charts.components_figure(components), components,
-                          file_name=f"components-{unique_id}", key="components_chart",
+                          file_name=f"components-{unique_id}", key="forecast_components_chart",
                           caption="Prophet fitted on log(1 + demand): the trend in units, the rest as % effects")
 
 st.subheader("Stock", anchor=False)
 with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
-    lead_time = st.number_input("Lead time (days)", 1, horizon, min(7, horizon), key="lead_time",
+    lead_time = st.number_input("Lead time (days)", 1, horizon, min(7, horizon), key="forecast_lead_time",
                                 bind="query-params", width=150)
     service_label = st.segmented_control("Service level", list(SERVICE_LEVELS), default="95%",
-                                         key="service_level", bind="query-params", required=True)
-    on_hand = st.number_input("On hand (what-if)", 0.0, value=None, step=1.0, key="on_hand",
+                                         key="forecast_service_level", bind="query-params", required=True)
+    on_hand = st.number_input("On hand (what-if)", 0.0, value=None, step=1.0, key="forecast_on_hand",
                               placeholder="units in stock", width=170)
-stock_file = st.file_uploader("Import stock levels (CSV with unique_id, on_hand)", type="csv", key="stock_file")
+stock_file = st.file_uploader("Import stock levels (CSV with unique_id, on_hand)", type="csv", key="forecast_stock_file")
 service_level = SERVICE_LEVELS.get(service_label or "95%", 0.95)
 lead_time = int(min(lead_time or 7, horizon))
 try:
@@ -229,12 +235,13 @@ if stock.is_at_risk:
 common.chart_card("Stock against the forecast",
                   charts.stock_figure(view.forecast, lead_time, stock.reorder_point, stock.on_hand),
                   view.forecast[["ds", "yhat", "yhat_lower_95", "yhat_upper_95"]], file_name=f"stock-{unique_id}",
-                  key="stock", caption="Cumulative forecast demand; without a stock level this is a what-if")
+                  key="forecast_stock", caption="Cumulative forecast demand; without a stock level this is a what-if")
 if levels:
     table = stock_table(run.arena.champion_forecast(), lead_time, service_level, levels)
     st.dataframe(table, hide_index=True)
 
 if run.arena.settings.is_daily and "lightgbm_global" in run.arena.settings.models:
-    explanation_panel.show_trained(train_global_model, level, measure, horizon, country, key="forecast",
-                                   title="Why the global model forecasts what it does",
-                                   segment_labels=SEGMENT_LABELS, row_label="Series and day")
+    explanation_panel.show_model("forecast_global", forecast_global_params(level, measure, horizon, country),
+                                 key="forecast", what="the global forecasting model",
+                                 title="Why the global model forecasts what it does",
+                                 segment_labels=SEGMENT_LABELS, row_label="Series and day")

@@ -4,7 +4,7 @@ import streamlit as st
 
 from analytics.charts import overview as charts
 from analytics.overview import filter_options, load_overview
-from pages import common
+from dashboard import access, common, privacy
 
 warehouse = common.open_warehouse()
 options = common.cached(filter_options)
@@ -13,6 +13,11 @@ common.page_header("Overview", warehouse.info, filters)
 
 if filters is None:
     common.empty_state("The warehouse has no dated sessions or orders yet; rebuild it from data that has them.")
+    st.stop()
+
+# Viewers get noisy tiles only: exact charts (or even an empty state) would undo the noise.
+if not access.allowed("view_exact_counts"):
+    privacy.overview_section(filters, with_revenue=warehouse.info.supports("revenue"))
     st.stop()
 
 overview = common.cached(load_overview, filters, top_n=10)
@@ -70,7 +75,7 @@ with revenue:
 with categories:
     common.chart_card(
         "Revenue by category", charts.top_categories_figure(overview.top_categories, currency),
-        overview.top_categories[["category", "revenue", "revenue_share", "orders", "units"]],
+        charts.top_categories_table(overview.top_categories),
         file_name="top-categories", caption="Labels show each category's share of revenue",
     )
 

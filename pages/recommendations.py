@@ -6,19 +6,15 @@ import streamlit as st
 from analytics.charts import recommendations as charts
 from analytics.errors import ShopLensError
 from analytics.overview import filter_options
-from analytics.recommend.hybrid import FEATURE_LABELS, train_ranker_model
+from analytics.recommend.hybrid import FEATURE_LABELS
 from analytics.recommend.service import (
-    pickable_users,
     recommend_for_user,
     related_items,
     user_features_table,
 )
-from pages import common, explanation_panel
-from pages.recommendations_models import evaluated, evaluate_with_status, trained, train_with_status
+from dashboard import common, explanation_panel, model_status, pickers
 
 K_CHOICES = (5, 10, 20)
-TRAIN_PENDING = "recommend_train_pending"
-EVALUATE_PENDING = "recommend_evaluate_pending"
 MEASURES = {"Lift": "lift", "Confidence": "confidence", "Orders together": "together"}
 LEADERBOARD_METRICS = {"NDCG@10": "ndcg@10", "Precision@10": "precision@10", "Recall@10": "recall@10",
                        "MAP@10": "map@10", "Hit rate@10": "hit_rate@10"}
@@ -26,35 +22,22 @@ LEADERBOARD_METRICS = {"NDCG@10": "ndcg@10", "Precision@10": "precision@10", "Re
 warehouse = common.open_warehouse()
 options = common.cached(filter_options)
 filters = common.sidebar_filters(options)
-common.page_header("Recommendations", warehouse.info)
+common.page_header("Recommendations", warehouse.info, filters, period=False)
 
 if filters is None:
     common.empty_state("The warehouse has no dated events yet; rebuild it from data with views, carts or purchases.")
     st.stop()
 
-version = warehouse.info.data_version
-models = trained(version)
+# Trained in the background once per data build and shared by everyone; the page only loads them.
+models = model_status.artifact("recommenders", what="the recommenders", key="recommend_models",
+                               failed_title="Not enough data to recommend")
 if models is None:
     st.markdown(
         "Recommendations come from six models — popularity, co-occurrence, ALS, EASE, text similarity and a "
         "LightGBM ranker that combines them and gives every item a reason. They learn from every view, cart "
         "and purchase, once per data build, and are then shared by everyone."
     )
-    with st.container(horizontal=True, gap="small"):
-        # The click is kept in session state by its callback, so it survives a rerun before training starts.
-        st.button("Train the recommenders", key="train", type="primary", icon=":material/model_training:",
-                  help="Takes about a minute on the sample shop; cached until the data is rebuilt.",
-                  on_click=st.session_state.__setitem__, args=(TRAIN_PENDING, True))
-        # Any click reruns the page, which stops a training in progress at its next progress update.
-        st.button("Stop", key="stop_training", icon=":material/stop:", help="Cancel the training in progress")
-    if st.session_state.pop(TRAIN_PENDING, False):
-        try:
-            models = train_with_status(version, warehouse.connection)
-        except ShopLensError as error:
-            common.empty_state(str(error), title="Not enough data to recommend", icon=":material/model_training:")
-            st.stop()
-    else:
-        st.stop()
+    st.stop()
 
 st.caption(
     f"Learned from interactions up to {common.format_day(models.data_end)} "
@@ -64,20 +47,21 @@ st.caption(
 for_user, for_product, leaderboard_tab = st.tabs(["For a shopper", "For a product", "Model leaderboard"])
 
 with for_user:
-    users = pickable_users(models)
-    if users.empty:
-        common.empty_state("No shopper has viewed, carted or bought anything yet.")
+    with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
+        user_id = pickers.shopper_picker("Shopper", "recommend_user",
+                                         help="Any shopper; those with most sessions are listed first.")
+        k = st.segmented_control("Items", K_CHOICES, default=10, key="recommend_k", bind="query-params", required=True)
+    k = int(k or 10)
+    if user_id is None:
+        common.empty_state("No shopper matches; type part of another id.")
     else:
-        # Options are the ids themselves: a bound widget puts the shown text in the URL, and ids keep links stable.
-        with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
-            user_id = st.selectbox("Shopper", users["user_id"].tolist(), key="user", bind="query-params", width=240,
-                                   help="The 500 most active shoppers, most active first.")
-            k = st.segmented_control("Items", K_CHOICES, default=10, key="k", bind="query-params", required=True)
-        user_id = user_id or users["user_id"].iloc[0]
-        about = users.set_index("user_id").loc[user_id]
-        st.caption(f"Segment {about['segment']}; engaged with {int(about['interactions']):,} products.")
+        about = models.users["interactions"].get(user_id, 0)
+        segment = models.users["segment"].get(user_id, "unknown")
+        st.caption(common.plain(f"Segment {segment}; engaged with {int(about):,} products."
+                                + (" New to the models: recommendations fall back to what is popular in the "
+                                   "segment." if not about else "")))
         try:
-            recommendation = recommend_for_user(models, user_id, int(k or 10), filters.categories)
+            recommendation = recommend_for_user(models, user_id, k, filters.categories)
         except ShopLensError as error:
             common.empty_state(str(error), title="No recommendations for this shopper")
             recommendation = None
@@ -93,11 +77,17 @@ with for_user:
             with st.container(border=True):
                 with st.container(horizontal=True, horizontal_alignment="distribute", vertical_alignment="top"):
                     with st.container(gap=None):
-                        st.markdown(f"**Top {len(items)} for {user_id}, with reasons**")
+                        st.markdown(f"**Top {len(items)} for {common.plain(user_id)}, with reasons**")
+                        if len(items) < k:
+                            # Fewer than asked for: say why rather than leave a "Top 5" under a choice of 10.
+                            st.caption(
+                                f"{len(items)} of the {k} asked for: the models propose no more products this "
+                                "shopper has not already viewed, carted or bought"
+                                + (" in the chosen categories." if filters.categories else "."))
                         st.caption("Reasons come from the ranker's SHAP values: the item-side signals that "
                                    "raised the item most.")
                     st.download_button("CSV", data=common.to_csv(shown), file_name=f"recommendations-{user_id}.csv",
-                                       mime="text/csv", key="download_recommendations", type="tertiary",
+                                       mime="text/csv", key="recommend_download_recommendations", type="tertiary",
                                        icon=":material/download:", on_click="ignore",
                                        help="Download these recommendations with their reasons as CSV")
                 st.dataframe(shown, hide_index=True, column_config={
@@ -106,16 +96,19 @@ with for_user:
                 })
             waterfall, history = st.columns([3, 2])
             with waterfall:
-                titles = dict(zip(items["rank"], items["title"].fillna(items["product_id"])))
-                rank = st.selectbox("Explain item", list(titles), format_func=lambda r: f"{r}. {titles[r]}",
-                                    key="explain_rank")
-                rank = rank or 1
+                # Options are this shopper's products, so choosing another shopper starts from their first item.
+                names = dict(zip(items["product_id"], (f"{rank}. {title}" for rank, title in
+                                                       zip(items["rank"], items["title"].fillna(items["product_id"])))))
+                product = st.selectbox("Explain item", list(names), format_func=names.get,
+                                       key=f"recommend_explain_item_{user_id}") or items["product_id"].iloc[0]
+                rank = int(items.loc[items["product_id"] == product, "rank"].iloc[0])
                 contributions = user_features_table(recommendation, FEATURE_LABELS)
                 chosen = contributions[contributions["rank"] == rank]
                 series = pd.Series(chosen["shap"].to_numpy(), index=chosen["label"].to_numpy())
                 common.chart_card(
-                    f"Why “{titles[rank]}” ranks {rank}", charts.shap_waterfall_figure(series, recommendation.base_value),
-                    chosen, file_name=f"recommendation-shap-{user_id}-{rank}", key="recommendation_waterfall",
+                    f"Why {names[product].split('. ', 1)[1]} ranks {rank}",
+                    charts.shap_waterfall_figure(series, recommendation.base_value),
+                    chosen, file_name=f"recommendation-shap-{user_id}-{rank}", key="recommend_recommendation_waterfall",
                     caption="SHAP waterfall from the average ranking score to this item's score",
                 )
             with history:
@@ -126,44 +119,40 @@ with for_user:
 with for_product:
     products = models.products
     with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
-        product_id = st.selectbox("Product", products.index.tolist(), key="product", bind="query-params", width=200,
-                                  help="Type to search product ids.")
-        measure_label = st.segmented_control("Rank pairs by", list(MEASURES), default="Lift", key="measure",
+        product_id = pickers.product_picker("Product", "recommend_product", filters.categories,
+                                            help="Products of the sidebar's categories, best sellers first.")
+        measure_label = st.segmented_control("Rank pairs by", list(MEASURES), default="Lift", key="recommend_measure",
                                              bind="query-params", required=True)
-    product_id = product_id or products.index[0]
     measure = MEASURES.get(measure_label or "Lift", "lift")
-    related = related_items(models, product_id, 10)
-    st.caption(f"**{related.title}** · {products.loc[product_id, 'category_path']} · {products.loc[product_id, 'brand']}")
-    together, viewed = st.columns(2)
-    with together:
-        common.chart_card("Bought together", charts.related_figure(related.bought_together, measure),
-                          related.bought_together, file_name=f"bought-together-{product_id}", key="bought_together",
-                          caption="Orders holding both; lift > 1 means more often than chance")
-    with viewed:
-        common.chart_card("Also viewed", charts.related_figure(related.viewed_together, measure),
-                          related.viewed_together, file_name=f"also-viewed-{product_id}", key="viewed_together",
-                          caption="Sessions viewing both")
-    common.chart_card("Similar products", charts.related_figure(related.similar, "similarity"), related.similar,
-                      file_name=f"similar-{product_id}", key="similar",
-                      caption="Text similarity of title, category, brand and price band (works for new products)")
+    if product_id is None or product_id not in products.index:
+        common.empty_state("Choose a product the models know: type part of its title or id.", title="No product")
+    else:
+        related = related_items(models, product_id, 10)
+        about = products.loc[product_id]
+        st.caption(common.plain(" · ".join(str(part) for part in (related.title, about["category_path"], about["brand"])
+                                           if isinstance(part, str) and part)))
+        together, viewed = st.columns(2)
+        with together:
+            common.chart_card("Bought together", charts.related_figure(related.bought_together, measure),
+                              related.bought_together, file_name=f"bought-together-{product_id}",
+                              key="recommend_bought_together",
+                              caption="Orders holding both; lift > 1 means more often than chance")
+        with viewed:
+            common.chart_card("Also viewed", charts.related_figure(related.viewed_together, measure),
+                              related.viewed_together, file_name=f"also-viewed-{product_id}",
+                              key="recommend_viewed_together",
+                              caption=f"Sessions viewing both, ranked by {measure_label.lower()}")
+        common.chart_card("Similar products", charts.related_figure(related.similar, "similarity"), related.similar,
+                          file_name=f"similar-{product_id}", key="recommend_similar",
+                          caption="Text similarity of title, category, brand and price band (works for new products)")
 
 with leaderboard_tab:
-    board = evaluated(version)
-    if board is None:
-        st.markdown("The leaderboard fits every model on all but the last 28 days and checks its top 10 "
-                    "against what shoppers went on to view, cart or buy in those days.")
-        st.button("Evaluate the models", key="evaluate", icon=":material/leaderboard:",
-                  help="Trains every model again on the earlier days; about two minutes on the sample.",
-                  on_click=st.session_state.__setitem__, args=(EVALUATE_PENDING, True))
-        if st.session_state.pop(EVALUATE_PENDING, False):
-            try:
-                board = evaluate_with_status(version, warehouse.connection)
-            except ShopLensError as error:
-                common.empty_state(str(error), title="Not enough data to evaluate")
+    board = model_status.artifact("recommender_leaderboard", what="the leaderboard", key="recommend_leaderboard_model",
+                                  failed_title="Not enough data to evaluate")
     if board is not None:
         st.caption(board.protocol)
         metric_label = st.segmented_control("Metric", list(LEADERBOARD_METRICS), default="NDCG@10",
-                                            key="metric", bind="query-params", required=True)
+                                            key="recommend_metric", bind="query-params", required=True)
         metric = LEADERBOARD_METRICS.get(metric_label or "NDCG@10", "ndcg@10")
         best = board.best_single(metric)
         hybrid = board.models.set_index("model")[metric].get("hybrid")
@@ -174,13 +163,14 @@ with leaderboard_tab:
                           help=f"Against the best single model, {best['model']} ({best[metric]:.3f}).")
             st.metric("Shoppers evaluated", common.format_count(int(board.models["users"].iloc[0])), border=True)
         common.chart_card(f"{metric_label} by model", charts.leaderboard_figure(board.models, metric), board.models,
-                          file_name="recommendation-leaderboard", key="leaderboard",
+                          file_name="recommendation-leaderboard", key="recommend_leaderboard",
                           caption="Time split: the last 28 days held out; the hybrid in purple")
         if not board.cold_start.empty:
             st.markdown("**Shoppers with at most 3 earlier products (cold start)**")
             st.dataframe(board.cold_start, hide_index=True)
-    if st.toggle("Explain the ranker", key="explain_ranker", bind="query-params",
-                 help="Trains the ranker on the time split and explains it with SHAP (about two minutes)."):
-        explanation_panel.show_trained(train_ranker_model, key="ranker", title="What the ranker learned",
-                                       segment_labels={"category": "Category", "price_band": "Price band"},
-                                       row_label="Candidate")
+    if st.toggle("Explain the ranker", key="recommend_explain_ranker", bind="query-params",
+                 help="What drives the ranker's scores on the held-out days, with SHAP."):
+        explanation_panel.show_model("recommender_ranker", key="recommend_ranker", what="the ranker",
+                                     title="What the ranker learned",
+                                     segment_labels={"category": "Category", "price_band": "Price band"},
+                                     row_label="Candidate")

@@ -13,7 +13,8 @@ Carts (all times UTC, 2025-01):
 - G: U5 carts P3 10 11:00 (app), buys 11:30 (order O4)                            -> bought after 0.5 h.
 
 By hand for a 24 h window: 7 carts; bought within 24 h A, E, G (3); abandoned B, C, H (3);
-open D (1); recovered C (1). Abandonment rate 3 / 6 = 0.5.
+open D (1); recovered C (1). G was bought, but its window had not closed when the data ends (1 h
+observed), so rates count the 5 carts whose window closed (A, B, C, E, H): abandonment rate 3 / 5 = 0.6.
 Kaplan–Meier over hours (events at 0.5 x2, 3, 48; censored at 11, 98, 194):
 S(0.5) = 5/7, S(3) = 5/7 * 4/5 = 4/7, S(48) = 4/7 * 2/3 = 8/21; so S(24) = 4/7.
 """

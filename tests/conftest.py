@@ -16,6 +16,10 @@ settings.register_profile("ci", derandomize=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
 
+# Builds, imports and restores ask for background training; in tests no detached worker may start
+# from them (it would train real models beside the suite). Tests of the worker switch it back on.
+os.environ.setdefault("SHOPLENS_MODEL_WORKER", "off")
+
 from analytics.warehouse import build_warehouse
 from tests.tiny_shop import write_tiny_shop
 

@@ -34,3 +34,10 @@ def assert_no_error(app: AppTest) -> None:
     """Fail with the messages when the run raised or drew an error box."""
     assert not app.exception, [exception.value for exception in app.exception]
     assert not app.error, [error.value for error in app.error]
+
+
+def shown(markdown: str) -> str:
+    """What a person reads for Markdown the pages escaped with `dashboard.common.plain`."""
+    import re
+
+    return re.sub(r"\\(.)", r"\1", markdown).replace("\u200b", "")

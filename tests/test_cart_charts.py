@@ -43,12 +43,16 @@ def test_breakdown_bars_show_rates_and_intervals():
     })
     figure = charts.breakdown_figure(table, "device")
 
-    (bars,) = figure.data
+    bars, labels = figure.data
     # Tablet has no decided cart, so no bar.
     assert list(bars.y) == ["mobile", "desktop"]
     assert list(bars.x) == [0.6, 0.25]
     assert list(bars.error_x.array) == pytest.approx([0.25, 0.45])
     assert list(bars.error_x.arrayminus) == pytest.approx([0.3, 0.2])
+    # Each label sits past its error bar (0.85, 0.7) and names the rate and its base (no decided
+    # column here, so the carts: 10 and 5).
+    assert list(labels.x) == pytest.approx([0.85, 0.7])
+    assert [text.strip() for text in labels.text] == ["60.0% of 10", "25.0% of 5"]
 
 
 def test_breakdown_labels_read_like_people_write_them():

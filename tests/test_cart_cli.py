@@ -33,7 +33,7 @@ def test_json_gives_the_hand_computed_counts(capsys, cart_warehouse):
     document = json.loads(out)
     assert {key: document[key] for key in ("carts", "bought_within", "abandoned", "open", "recovered")} == {
         "carts": 7, "bought_within": 3, "abandoned": 3, "open": 1, "recovered": 1}
-    assert document["abandonment_rate"] == pytest.approx(0.5)
+    assert document["abandonment_rate"] == pytest.approx(0.6)  # 3 of the 5 carts whose window closed
     assert document["km_abandonment_rate"] == pytest.approx(4 / 7)
     assert document["within_hours"] == 24
     assert document["data_end_at"] == "2025-01-10T12:00:00"
@@ -84,7 +84,7 @@ def test_table_names_the_censored_carts(capsys, cart_warehouse):
 
     assert code == 0
     assert "Still open at the data end (censored)" in out
-    assert "50.0%" in out  # abandonment rate 3 / 6
+    assert "60.0%" in out  # abandonment rate 3 / 5
 
 
 def test_bad_window_and_unknown_device_exit_with_code_2(capsys, cart_warehouse):

@@ -73,7 +73,9 @@ def test_counts_for_a_24_hour_window(cart_con):
     dropoff = load_cart_dropoff(cart_con, ALL_DAYS, within_hours=24)
 
     assert (dropoff.carts, dropoff.bought_within, dropoff.abandoned, dropoff.open, dropoff.recovered) == (7, 3, 3, 1, 1)
-    assert dropoff.abandonment_rate == pytest.approx(0.5)
+    # G (bought 0.5 h after carting, 1 h before the data ends) is left out of the rate: 3 of 5 closed carts.
+    assert dropoff.closed == 5
+    assert dropoff.abandonment_rate == pytest.approx(0.6)
     assert dropoff.recovered_rate == pytest.approx(1 / 3)
     assert dropoff.km_abandonment_rate == pytest.approx(4 / 7)
     assert dropoff.data_end_at == datetime(2025, 1, 10, 12, 0)
@@ -366,3 +368,17 @@ def test_the_narrow_reads_equal_the_full_cart_table_on_the_sample(sample_con, wi
         pd.testing.assert_frame_equal(segment.astype({name: object for name in segment.columns
                                                       if isinstance(segment[name].dtype, pd.ArrowDtype)}),
                                       reference, check_dtype=False)
+
+
+def test_no_rate_when_few_carts_are_decided_and_most_are_still_open():
+    from analytics.cart_dropoff import CartDropoff
+
+    # Taobao's 2 hours with a 24 h window: 9 decided (all bought) of 6,062 carts.
+    thin = CartDropoff(ALL_DAYS, 24.0, None, carts=6062, bought_within=9, abandoned=0, open=6053, recovered=0,
+                       closed=9, survival=None, km_abandonment_rate=0.998, breakdowns={})
+    assert thin.abandonment_rate is None
+    assert "Only 9 of 6,062 carts" in thin.why_no_rate and "6,053 are still within it" in thin.why_no_rate
+    # 29 closed of 40 is most of them: a rate (10 / 29), and no excuse.
+    enough = CartDropoff(ALL_DAYS, 24.0, None, carts=40, bought_within=19, abandoned=10, open=11, recovered=0,
+                         closed=29, survival=None, km_abandonment_rate=0.3, breakdowns={})
+    assert enough.abandonment_rate == pytest.approx(10 / 29) and enough.why_no_rate is None

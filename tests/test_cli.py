@@ -133,3 +133,127 @@ def test_every_command_has_help(capsys):
                 main([*argv, "--help"])
             assert raised.value.code == 0
             assert "--warehouse" in capsys.readouterr().out, f"{' '.join(argv)} --help lacks --warehouse"
+
+
+# --------------------------------------------------------------------------- every error is one line, exit code 2
+
+
+def _leaf_parsers():
+    """(argv prefix, parser) for every command and every action of a command with actions."""
+    from analytics.cli import build_parser
+
+    def walk(prefix, parser):
+        actions = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+        if actions is None:
+            yield prefix, parser
+            return
+        for name, child in actions.choices.items():
+            yield from walk([*prefix, name], child)
+
+    yield from walk([], build_parser())
+
+
+def test_no_parser_guesses_an_abbreviated_option(capsys, tiny_warehouse):
+    for prefix, parser in _leaf_parsers():
+        assert parser.allow_abbrev is False, " ".join(prefix)
+    # `forecast` has --top but no --to: once read as --top, now refused.
+    with pytest.raises(SystemExit) as raised:
+        main(["forecast", "--to", "2025-01-01", "--warehouse", str(tiny_warehouse)])
+    assert raised.value.code == 2 and "unrecognized arguments: --to" in capsys.readouterr().err
+
+
+# A value each argument type cannot take.
+_BAD_VALUES = {
+    "positive_int": ["0", "-3", "abc", "99999999999999999999"],
+    "iso_date": ["2025-13-01"],
+    "duration": ["3 parsecs", "99999999999d"],
+    "duration_days": ["90m", "99999999999d"],
+    "int": ["abc"],
+    "float": ["abc"],
+}
+# What a command needs besides the option under test (the smallest valid call).
+_REQUIRED = {
+    ("funnel",): ["--steps", "view,purchase"],
+    ("import",): ["no-such-file.csv", "--preset", "taobao"],
+    ("recommend", "user"): ["U1"],
+    ("recommend", "item"): ["P1"],
+}
+
+
+def _bad_calls():
+    for prefix, parser in _leaf_parsers():
+        required = _REQUIRED.get(tuple(prefix), [])
+        for action in parser._actions:
+            if not action.option_strings or action.dest in ("help", "warehouse"):
+                continue
+            option = action.option_strings[-1]
+            if action.choices is not None:
+                yield [*prefix, *required, option, "no-such-choice"]
+            for value in _BAD_VALUES.get(getattr(action.type, "__name__", ""), []):
+                yield [*prefix, *required, option, value]
+
+
+def test_every_command_refuses_bad_values_in_one_line_with_exit_code_2(capsys, tiny_warehouse):
+    calls = list(_bad_calls())
+    assert len(calls) > 60  # every command and typed option is walked
+    for argv in calls:
+        try:
+            code = main([*argv, "--warehouse", str(tiny_warehouse)])
+        except SystemExit as stopped:
+            code = stopped.code
+        err = capsys.readouterr().err
+        assert code == 2, argv
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, (argv, err)
+
+
+@pytest.mark.parametrize("argv,expected", [
+    # The issue's overflow: a traceback before, one sentence now.
+    (["funnel", "--steps", "view,cart", "--window", "99999999999d"], "is too long; give at most 36500d"),
+    (["funnel", "--steps", "view,cart", "--window", "3650d"], "outside 1 second to 365 days"),
+    (["funnel", "--steps", "bogus,steps"], "bogus"),
+    (["kpis", "--category", "Nope"], "--category Nope is not in the data"),
+    (["restore", "no-such-version"], "no version 'no-such-version'"),
+    (["import", "no-such.csv", "--preset", "taobao", "--timezone", "Mars/Olympus"], "is not a time zone name"),
+])
+def test_bad_values_found_after_parsing_are_one_line_too(capsys, tiny_warehouse, argv, expected):
+    try:
+        code = main([*argv, "--warehouse", str(tiny_warehouse)])
+    except SystemExit as stopped:
+        code = stopped.code
+    err = capsys.readouterr().err
+    assert code == 2 and expected in err and len(err.strip().splitlines()) == 1
+
+
+def test_the_longest_allowed_funnel_window_works(capsys, tiny_warehouse):
+    assert main(["funnel", "--steps", "view,purchase", "--window", "365d", "--warehouse", str(tiny_warehouse),
+                 "--from", "2025-01-01", "--to", "2025-01-03", "--format", "json"]) == 0
+    steps = json.loads(capsys.readouterr().out)["steps"]
+    # U1 and U2 viewed and bought; U3 only viewed: 3 viewers, 2 buyers whatever the window.
+    assert [step["users"] for step in steps] == [3, 2]
+
+
+def test_a_full_disk_is_one_line_with_exit_code_2(capsys, tiny_warehouse, monkeypatch):
+    import errno
+
+    from analytics.commands import kpis
+
+    def disk_full(arguments):
+        raise OSError(errno.ENOSPC, "No space left on device", "/var/tmp/shoplens-x")
+
+    monkeypatch.setattr(kpis, "run", disk_full)
+    code = main(["kpis", "--warehouse", str(tiny_warehouse)])
+    err = capsys.readouterr().err
+    assert code == 2 and err == ("shoplens kpis: error: the disk is full; free some space and run the command again "
+                                 "(a build or import changes nothing until it has finished)\n")
+
+
+def test_duckdb_running_out_of_disk_is_the_same_sentence(capsys, tmp_path, monkeypatch):
+    import duckdb
+
+    from analytics.cli import describe_error
+
+    assert describe_error(duckdb.IOException('IO Error: Could not write file "x": No space left on device')).startswith(
+        "the disk is full")
+    assert describe_error(OverflowError("date value out of range")) == (
+        "a number is too large to compute with (date value out of range); use a smaller value")
+    assert describe_error(KeyError("surprise")).startswith("internal error (KeyError: 'surprise'); this is a bug")

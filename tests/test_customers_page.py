@@ -9,7 +9,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.customers_fixtures import build_customer_warehouse
-from tests.page_runner import assert_no_error, open_page
+from tests.model_pages import open_page_with_models
+from tests.page_runner import assert_no_error
 
 PAGE = "pages/customers.py"
 PERIOD = {"from": "2025-01-06", "to": "2025-01-22"}
@@ -21,7 +22,8 @@ def customer_warehouse(tmp_path_factory) -> Path:
 
 
 def run_page(monkeypatch, warehouse: Path, query: dict | None = None) -> AppTest:
-    return open_page(monkeypatch, warehouse, PAGE, query, timeout_seconds=120)
+    # Value and Predictions load models the background worker trains; here in-process, then the page reruns.
+    return open_page_with_models(monkeypatch, warehouse, PAGE, query, timeout_seconds=120)
 
 
 def download_keys(app: AppTest) -> set[str]:
@@ -52,11 +54,11 @@ def test_retention_tab_shows_the_hand_counted_matrix(monkeypatch, customer_wareh
     rows = heatmap_values(app)
     assert rows[0] == pytest.approx([1.0, 2 / 3, 2 / 3])
     assert rows[1][:2] == [1.0, 1.0] and rows[2][0] == 1.0
-    assert {"download_retention_heatmap", "download_retention_curves", "download_ltv_curves"} <= download_keys(app)
+    assert {"download_customers_retention_heatmap", "download_customers_retention_curves", "download_customers_ltv_curves"} <= download_keys(app)
 
 
 def test_counts_and_n_period_from_the_url(monkeypatch, customer_warehouse):
-    app = run_page(monkeypatch, customer_warehouse, PERIOD | {"retention": "N-period", "show": "Count"})
+    app = run_page(monkeypatch, customer_warehouse, PERIOD | {"customers_retention": "N-period", "customers_show": "Count"})
 
     assert_no_error(app)
     # N-period counts of cohort 01-06: 3, 1, 2.
@@ -64,28 +66,28 @@ def test_counts_and_n_period_from_the_url(monkeypatch, customer_warehouse):
 
 
 def test_breakdown_shows_a_segment_picker(monkeypatch, customer_warehouse):
-    app = run_page(monkeypatch, customer_warehouse, PERIOD | {"breakdown": "Acquisition channel"})
+    app = run_page(monkeypatch, customer_warehouse, PERIOD | {"customers_breakdown": "Acquisition channel"})
 
     assert_no_error(app)
-    assert app.selectbox(key="segment").options == ["direct", "email", "social"]
+    assert app.selectbox(key="customers_segment").options == ["direct", "email", "social"]
 
 
 def test_segments_tab(monkeypatch, customer_warehouse):
-    app = run_page(monkeypatch, customer_warehouse, PERIOD | {"tab": "Segments"})
+    app = run_page(monkeypatch, customer_warehouse, PERIOD | {"customers_tab": "Segments"})
 
     assert_no_error(app)
     metrics = {metric.label: metric.value for metric in app.metric}
     assert metrics["Customers"] == "3"  # A, C and D bought in the period
     assert len(app.get("plotly_chart")) == 2
-    assert {"download_rfm_segments", "download_rfm_migration", "download_segment"} <= download_keys(app)
-    app.selectbox(key="export_segment").set_value("Lost").run()
+    assert {"download_customers_rfm_segments", "download_customers_rfm_migration", "customers_download_segment"} <= download_keys(app)
+    app.selectbox(key="customers_export_segment").set_value("Lost").run()
     assert app.dataframe[0].value["user_id"].tolist() == ["C"]
 
 
 def test_segments_tab_migration_from_the_start_of_the_period(monkeypatch, customer_warehouse):
     import json
 
-    app = run_page(monkeypatch, customer_warehouse, {"from": "2025-01-13", "to": "2025-01-22", "tab": "Segments"})
+    app = run_page(monkeypatch, customer_warehouse, {"from": "2025-01-13", "to": "2025-01-22", "customers_tab": "Segments"})
 
     assert_no_error(app)
     sankey = json.loads(app.get("plotly_chart")[1].proto.spec)
@@ -98,7 +100,7 @@ def test_segments_tab_migration_from_the_start_of_the_period(monkeypatch, custom
 
 
 def test_value_tab_says_why_without_enough_customers(monkeypatch, customer_warehouse):
-    app = run_page(monkeypatch, customer_warehouse, PERIOD | {"tab": "Value"})
+    app = run_page(monkeypatch, customer_warehouse, PERIOD | {"customers_tab": "Value"})
 
     assert_no_error(app)
     assert [info.proto.title for info in app.info] == ["Not enough purchases for a CLV model"]
@@ -113,8 +115,8 @@ def test_empty_period_says_so(monkeypatch, customer_warehouse):
 
 @pytest.mark.slow
 def test_value_tab_on_the_sample(monkeypatch, sample_warehouse):
-    app = run_page(monkeypatch, sample_warehouse, {"from": "2025-01-01", "to": "2025-12-31", "tab": "Value",
-                                                   "calibration_end": "2025-09-30"})
+    app = run_page(monkeypatch, sample_warehouse, {"from": "2025-01-01", "to": "2025-12-31", "customers_tab": "Value",
+                                                   "customers_calibration_end": "2025-09-30"})
 
     assert_no_error(app)
     metrics = {metric.label: metric.value for metric in app.metric}
@@ -127,17 +129,34 @@ def test_value_tab_on_the_sample(monkeypatch, sample_warehouse):
     assert len(app.dataframe[-1].value) == 200
 
 
-@pytest.mark.skipif(importlib.util.find_spec("pages.customer_predictions") is None,
-                    reason="the Predictions tab's module (pages/customer_predictions.py) is not built yet")
+@pytest.mark.skipif(importlib.util.find_spec("dashboard.customer_predictions") is None,
+                    reason="the Predictions tab's module (dashboard/customer_predictions.py) is not built yet")
 def test_predictions_tab_hands_over_to_its_module(monkeypatch, customer_warehouse):
-    app = run_page(monkeypatch, customer_warehouse, PERIOD | {"tab": "Predictions"})
+    app = run_page(monkeypatch, customer_warehouse, PERIOD | {"customers_tab": "Predictions"})
 
     assert_no_error(app)
     assert [tab.label for tab in app.tabs] == ["Retention", "Segments", "Value", "Predictions"]
 
 
 def test_segment_export_comes_from_the_url(monkeypatch, customer_warehouse):
-    app = run_page(monkeypatch, customer_warehouse, PERIOD | {"tab": "Segments", "export_segment": "At risk"})
+    app = run_page(monkeypatch, customer_warehouse, PERIOD | {"customers_tab": "Segments", "customers_export_segment": "At risk"})
 
     assert_no_error(app)
     assert app.dataframe[0].value["user_id"].tolist() == ["D"]
+
+
+def test_segments_and_value_say_they_need_prices_when_the_data_has_none(monkeypatch, tmp_path):
+    from analytics.warehouse import build_warehouse
+    from tests.customers_fixtures import TABLES
+    from tests.tiny_shop import write_tiny_shop
+
+    # Orders without lines, as a click log's purchases become: customers, but no prices.
+    unpriced = {name: table for name, table in TABLES.items() if name != "order_items"}
+    target = tmp_path / "warehouse.duckdb"
+    build_warehouse(write_tiny_shop(tmp_path / "source", unpriced), target)
+
+    for tab, title in (("Segments", "Segments need prices"), ("Value", "Lifetime value needs prices")):
+        app = run_page(monkeypatch, target, PERIOD | {"customers_tab": tab})
+        assert_no_error(app)
+        assert [info.proto.title for info in app.info] == [title]
+        assert not app.get("plotly_chart")

@@ -11,7 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analytics.customers.retention import build_matrix, load_retention, matrix_table, period_start, periods_observed
+from analytics.customers.retention import (
+    Retention, build_matrix, load_retention, matrix_table, period_start, periods_observed,
+)
 from analytics.errors import ShopLensError
 from analytics.filters import Filters
 from tests.customers_fixtures import build_customer_warehouse
@@ -193,3 +195,76 @@ def test_build_matrix_matches_a_direct_count(log):
         assert row.retained_users == last_counts.get((cohort, row.period_number), 0)
         assert row.retained_users >= row.active_users
         assert 0 <= row.retained_rate <= 1
+
+
+# --------------------------------------------------------------------------- LTV: cumulative revenue per user
+
+
+def retention_of(rows: list[dict], period: str, data_end: date) -> Retention:
+    matrix = build_matrix(pd.DataFrame(rows), period, data_end)
+    return Retention(Filters(date(2025, 1, 1), data_end), period, "event", "event", "none", data_end, matrix)
+
+
+def test_average_ltv_adds_each_period_over_the_cohorts_that_completed_it():
+    # Cohort 01-06: 2 users spending 10, 4, 6 in weeks 0, 1, 2. Cohort 01-13: 8 users spending 160, 0.
+    # The data ends Sunday 01-26, so week 2 is complete for 01-06 only.
+    rows = [{"cohort": W06, "segment": "All", "period_number": k, "cohort_size": 2, "active_users": 2,
+             "last_active_users": 2 if k == 2 else 0, "revenue": revenue} for k, revenue in enumerate([10.0, 4.0, 6.0])]
+    rows += [{"cohort": W13, "segment": "All", "period_number": k, "cohort_size": 8, "active_users": 8,
+              "last_active_users": 8 if k == 1 else 0, "revenue": revenue} for k, revenue in enumerate([160.0, 0.0])]
+    average = retention_of(rows, "week", date(2025, 1, 26)).average_curve().set_index("period_number")
+
+    # Week 0: (10 + 160) / (2 + 8) = 17.0 per user.
+    # Week 1: both cohorts, (4 + 0) / 10 = 0.4 more -> 17.4.
+    # Week 2: 01-06 only, 6 / 2 = 3.0 more -> 20.4. Dividing the cumulative revenue by the cohorts still
+    # observed would give 01-06's own (10 + 4 + 6) / 2 = 10.0 here: a "cumulative" curve falling 17.4 -> 10.
+    assert average["revenue_per_user"].tolist() == pytest.approx([17.0, 0.4, 3.0])
+    assert average["cumulative_revenue_per_user"].tolist() == pytest.approx([17.0, 17.4, 20.4])
+    assert average["users"].tolist() == [10, 10, 2]
+
+
+@st.composite
+def purchase_logs(draw):
+    """Users with an entry day (0..34) and purchases (day offset since entry, non-negative amount)."""
+    users = draw(st.integers(1, 12))
+    log = []
+    for user in range(users):
+        entry = draw(st.integers(0, 34))
+        purchases = draw(st.lists(st.tuples(st.integers(0, 40), st.floats(0, 500, allow_nan=False)), max_size=5))
+        log.append((f"U{user}", entry, purchases))
+    return log
+
+
+@settings(max_examples=80, deadline=None)
+@given(purchase_logs(), st.integers(0, 40))
+def test_average_ltv_is_monotone_and_matches_a_per_user_reference(log, end_offset):
+    # Daily cohorts from 2025-01-01; the data ends `end_offset` days after the last entry.
+    origin = date(2025, 1, 1)
+    last_day = max(entry for _, entry, _ in log) + end_offset
+    data_end = origin + pd.Timedelta(days=last_day).to_pytimedelta()
+    rows: dict[tuple[int, int], dict] = {}
+    sizes: dict[int, int] = {}
+    for _, entry, _ in log:
+        sizes[entry] = sizes.get(entry, 0) + 1
+    for _, entry, purchases in log:
+        rows.setdefault((entry, 0), {"revenue": 0.0})  # every cohort has its entry day
+        for offset, amount in purchases:
+            if entry + offset <= last_day:
+                rows.setdefault((entry, offset), {"revenue": 0.0})["revenue"] += amount
+    frame = pd.DataFrame([{"cohort": origin + pd.Timedelta(days=entry).to_pytimedelta(), "segment": "All",
+                           "period_number": k, "cohort_size": sizes[entry], "active_users": sizes[entry],
+                           "last_active_users": 0, "revenue": value["revenue"]}
+                          for (entry, k), value in rows.items()])
+    average = retention_of(frame.to_dict("records"), "day", data_end).average_curve()
+
+    values = average["cumulative_revenue_per_user"].to_numpy()
+    assert np.all(np.diff(values) >= -1e-9)
+    # Reference from the users themselves: day k counts the users whose entry day is at least k days
+    # before the data end (their day k is complete), and adds their spend on day k per such user.
+    expected, running = [], 0.0
+    for k in range(last_day - min(entry for _, entry, _ in log) + 1):
+        observed = [(entry, purchases) for _, entry, purchases in log if entry + k <= last_day]
+        spend = sum(amount for entry, purchases in observed for offset, amount in purchases if offset == k)
+        running += spend / len(observed)
+        expected.append(running)
+    assert values == pytest.approx(expected, rel=1e-9, abs=1e-9)

@@ -51,3 +51,13 @@ def test_compare_periods_on_the_tiny_shop(tiny_con) -> None:
     assert table["z"].iloc[2] == pytest.approx(-1.1547, abs=1e-4)
     assert table["p_value"].iloc[2] == pytest.approx(0.2482, abs=1e-4)
     assert math.isnan(table["p_value"].iloc[0])
+
+
+def test_the_verdict_states_points_and_significance_in_words():
+    from analytics.funnels.comparison import conversion_verdict
+
+    # 0.218 - 0.281 = -0.063: 6.3 points lower.
+    assert conversion_verdict(0.218 - 0.281, 0.0004) == "-6.3 pts, significant"
+    assert conversion_verdict(0.004, 0.61) == "+0.4 pts, not significant"
+    assert conversion_verdict(float("nan"), float("nan")) == "no earlier data"
+    assert conversion_verdict(0.01, float("nan")) == "+1.0 pts, not tested"

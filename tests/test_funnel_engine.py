@@ -107,6 +107,17 @@ def test_trend_is_the_funnel_within_each_period(tiny_con) -> None:
     assert (weekly["entered"].tolist(), weekly["converted"].tolist()) == ([3], [2])
 
 
+def test_an_hourly_trend_counts_each_hour_on_its_own(tiny_con) -> None:
+    hourly = run_funnel(tiny_con, FunnelQuery(VIEW_CART_BUY, timedelta(hours=1)), ALL_DAYS, trend_period="hour").trend
+    # Jan 1 10:00 U1 views, carts and buys; Jan 2 09:00 U1 views only, 12:00 U2 converts;
+    # Jan 3 08:00 U3 views P3 and at 08:10 P1, 09:00 views P1 again: two hours, neither converted.
+    assert [str(start) for start in hourly["period_start"]] == [
+        "2025-01-01 10:00:00", "2025-01-02 09:00:00", "2025-01-02 12:00:00", "2025-01-03 08:00:00",
+        "2025-01-03 09:00:00"]
+    assert hourly["entered"].tolist() == [1, 1, 1, 1, 1]
+    assert hourly["converted"].tolist() == [1, 0, 1, 0, 0]
+
+
 def test_trend_attempts_do_not_cross_midnight() -> None:
     from analytics.funnels.runner import StepEvents, _trend
 
@@ -285,7 +296,7 @@ def test_session_numbers_follow_first_appearance() -> None:
 
 
 @pytest.mark.parametrize("count_by", ["users", "sessions", "conversions"])
-@pytest.mark.parametrize("period", ["day", "week"])
+@pytest.mark.parametrize("period", ["hour", "day", "week"])
 def test_trend_is_the_same_in_any_row_order(count_by, period) -> None:
     from analytics.funnels.runner import StepEvents, _trend
 

@@ -93,7 +93,7 @@ QUERIES = {
 def test_the_store_gives_what_sql_gives(sample_con, sample_store, sample_period, name) -> None:
     query = QUERIES[name]
     filters = sample_period
-    for period in ("day", "week"):
+    for period in ("hour", "day", "week"):
         from_store = run_funnel(sample_con, query, filters, period, store=sample_store)
         from_sql = run_funnel(sample_con, query, filters, period)
         pd.testing.assert_frame_equal(from_store.steps, from_sql.steps)
@@ -231,7 +231,7 @@ walk_rows = st.lists(
 @given(log=walk_rows, steps=st.lists(st.integers(0, 3), min_size=2, max_size=4), window=st.integers(1, 30),
        mode=st.sampled_from(["ordered", "strict"]), count_by=st.sampled_from(["users", "sessions"]),
        breakdown=st.sampled_from([None, "device", "category", "new_vs_returning"]),
-       period=st.sampled_from(["day", "week"]), excluded=st.none() | st.integers(0, 4),
+       period=st.sampled_from(["hour", "day", "week"]), excluded=st.none() | st.integers(0, 4),
        first_day=st.integers(0, 3))
 def test_the_one_pass_walk_equals_the_separate_passes(log, steps, window, mode, count_by, breakdown, period,
                                                       excluded, first_day) -> None:

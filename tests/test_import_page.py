@@ -10,6 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from analytics.importing import get_preset, import_files
+from tests.page_runner import shown
 from tests.tiny_shop import EVENTS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -43,8 +44,10 @@ def _table(app: AppTest, column: str):
     return next(frame.value for frame in app.dataframe if column in frame.value.columns)
 
 
-def _data_page(monkeypatch: pytest.MonkeyPatch, warehouse: Path) -> AppTest:
+def _data_page(monkeypatch: pytest.MonkeyPatch, warehouse: Path, import_folder: Path | None = None) -> AppTest:
     monkeypatch.setenv("SHOPLENS_WAREHOUSE", str(warehouse))
+    if import_folder is not None:
+        monkeypatch.setenv("SHOPLENS_IMPORT_FOLDER", str(import_folder))
     app = AppTest.from_file(APP, default_timeout=60)
     app.run()
     app.switch_page("pages/data.py").run()
@@ -52,12 +55,23 @@ def _data_page(monkeypatch: pytest.MonkeyPatch, warehouse: Path) -> AppTest:
     return app
 
 
+def _finish_job(app: AppTest) -> None:
+    """Wait for the worker the page started, then draw the page as its status poll would."""
+    from analytics.importing.jobs import wait
+
+    _, job = app.session_state["data_job"]
+    wait(job, timeout_seconds=120)
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+
+
 def test_validate_then_commit_appends_and_lists_history_and_rejects(monkeypatch, tmp_path, imported):
     second = tmp_path / "second.csv"
     second.write_text(SECOND, encoding="utf-8")
-    app = _data_page(monkeypatch, imported)
+    app = _data_page(monkeypatch, imported, import_folder=tmp_path)
 
-    app.text_input(key="data_path").set_value(str(second)).run()
+    app.radio(key="data_source").set_value("From the import folder").run()
+    app.text_input(key="data_path").set_value("second.csv").run()
     app.selectbox(key="data_preset").set_value("taobao").run()
     preview = _table(app, "behavior_type")
     assert list(preview.columns) == ["user_id", "item_id", "category_id", "behavior_type", "timestamp"]
@@ -66,6 +80,7 @@ def test_validate_then_commit_appends_and_lists_history_and_rejects(monkeypatch,
     assert ("user_id", "user_id") in set(zip(mapping["canonical_field"], mapping["source_column"]))
 
     app.button(key="data_validate").click().run()
+    _finish_job(app)
     rules = _table(app, "examples")
     assert list(rules["rule"]) == ["unparseable timestamp"] and list(rules["rows"]) == [1]
     assert "second.csv:3" in rules["examples"][0]
@@ -73,9 +88,9 @@ def test_validate_then_commit_appends_and_lists_history_and_rejects(monkeypatch,
     assert before == TINY_EVENTS + 2  # validating changes nothing
 
     app.button(key="data_commit").click().run()
-    assert not app.exception, [e.value for e in app.exception]
+    _finish_job(app)
     assert _events(imported) == before + 2
-    assert any("Imported 2 rows (1 rejected)" in s.value for s in app.success)
+    assert any("Imported 2 rows (1 rejected)" in shown(s.value) for s in app.success)
     history = _table(app, "file_sha256")
     assert list(history["file_name"]) == ["second.csv", "first.csv"]
     rejects = _table(app, "reason")
@@ -85,12 +100,16 @@ def test_validate_then_commit_appends_and_lists_history_and_rejects(monkeypatch,
 def test_a_file_in_the_wrong_format_shows_the_problem_not_a_traceback(monkeypatch, tmp_path, imported):
     wrong = tmp_path / "wrong.csv"
     wrong.write_text("a;b;c\n1;2;3\n", encoding="utf-8")
-    app = _data_page(monkeypatch, imported)
+    app = _data_page(monkeypatch, imported, import_folder=tmp_path)
 
-    app.text_input(key="data_path").set_value(str(wrong)).run()
+    app.radio(key="data_source").set_value("From the import folder").run()
+    app.text_input(key="data_path").set_value("wrong.csv").run()
 
     assert not app.exception
-    assert any("wrong.csv" in error.value and "preset 'taobao' needs" in error.value for error in app.error)
+    assert any("wrong.csv" in shown(error.value) and "the 'taobao' layout needs" in shown(error.value)
+               for error in app.error)
+    # The message says what is expected, never what the file holds.
+    assert not any("a;b;c" in error.value for error in app.error)
     assert _events(imported) == TINY_EVENTS + 2
 
 
@@ -119,3 +138,46 @@ def test_the_overview_shows_orders_derived_from_purchase_events(tmp_path, monkey
     assert (shown["rees46"]["Orders"], shown["rees46"]["Revenue"]) == ("4", "1,642")
     # RetailRocket: transactions 4000 and 4001, no prices, so no revenue tile.
     assert shown["retailrocket"]["Orders"] == "2" and "Revenue" not in shown["retailrocket"]
+
+
+def test_server_paths_are_refused_without_an_import_folder_and_outside_it(monkeypatch, tmp_path, imported):
+    app = _data_page(monkeypatch, imported)
+    # No import folder configured: uploads only.
+    assert app.radio(key="data_source").options == ["Upload"]
+
+    inside = tmp_path / "exports"
+    inside.mkdir()
+    app = _data_page(monkeypatch, imported, import_folder=inside)
+    app.radio(key="data_source").set_value("From the import folder").run()
+    for attempt in ("/etc/passwd", "../../../etc/passwd", "/proc/self/status"):
+        app.text_input(key="data_path").set_value(attempt).run()
+        assert not app.exception
+        assert app.error, attempt
+        # Nothing of the file is shown, and no preview is drawn.
+        assert not any("root:" in error.value for error in app.error)
+        assert not any("behavior_type" in frame.value.columns for frame in app.dataframe)
+
+
+def test_a_commit_can_be_undone_by_restoring_the_kept_version(monkeypatch, tmp_path, imported):
+    second = tmp_path / "second.csv"
+    second.write_text(SECOND, encoding="utf-8")
+    app = _data_page(monkeypatch, imported, import_folder=tmp_path)
+    before = _events(imported)
+    app.radio(key="data_source").set_value("From the import folder").run()
+    app.text_input(key="data_path").set_value("second.csv").run()
+    app.button(key="data_validate").click().run()
+    _finish_job(app)
+    app.button(key="data_commit").click().run()
+    _finish_job(app)
+    assert _events(imported) == before + 2
+
+    # The newest kept version is the warehouse the commit replaced.
+    from analytics.warehouse_files import list_versions
+
+    newest = list_versions(imported)[0]
+    assert app.selectbox(key=f"data_version_{newest.version_id}").value == newest.version_id
+    assert newest.events == before
+    app.button(key="data_restore").click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert _events(imported) == before
+    assert any("Restored the warehouse" in shown(success.value) for success in app.success)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.model_pages import settle
 from tests.page_runner import assert_no_error
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -16,11 +17,13 @@ PROBE = str(REPO_ROOT / "tests" / "pages" / "predictions_probe.py")
 def run_probe(monkeypatch, warehouse: Path, query: dict | None = None) -> AppTest:
     monkeypatch.setenv("SHOPLENS_WAREHOUSE", str(warehouse))
     monkeypatch.delenv("SHOPLENS_CURRENCY", raising=False)
+    # The purchase and churn models come from the background worker; here trained in-process, then rerun.
+    monkeypatch.setenv("SHOPLENS_MODEL_WORKER", "off")
     app = AppTest.from_file(PROBE, default_timeout=180)
     for key, value in (query or {}).items():
         app.query_params[key] = value
     app.run()
-    return app
+    return settle(app, warehouse)
 
 
 def download_keys(app: AppTest) -> set[str]:

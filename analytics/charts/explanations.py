@@ -13,7 +13,9 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from analytics.charts.theme import COLORWAY, DEFAULT_HEIGHT, GRID, MUTED, TEMPLATE, TEXT, empty_figure
+from analytics.charts import standard
+from analytics.charts.standard import empty_figure, finish, plain_text
+from analytics.charts.theme import COLORWAY, DEFAULT_HEIGHT, GRID, MUTED, TEMPLATE, TEXT
 from analytics.explain.explanation import ModelExplanation, SegmentExplanation
 from analytics.explain.tree_shap import RowExplanation, TrainedExplanation
 
@@ -29,6 +31,8 @@ ROW_HEIGHT = 34
 # Features drawn by the bar, beeswarm and segment charts; a 30-feature model stays readable in half a
 # page. The rest are folded into one "N other features" bar; the CSV keeps every feature.
 MAX_FEATURES = 12
+# Longest row label of a waterfall ("Days since last order = 12.5"), in display columns.
+STEP_LABEL_WIDTH = 44
 
 
 def importance_table(explanation: Explanation) -> pd.DataFrame:
@@ -61,7 +65,7 @@ def shap_bar_figure(explanation: Explanation, max_features: int = MAX_FEATURES) 
         table = pd.concat([table.iloc[:max_features - 1], other], ignore_index=True)
     figure = go.Figure(go.Bar(
         x=table["mean_abs_shap"].to_numpy(dtype=float),
-        y=list(table["label"]),
+        y=[plain_text(label) for label in table["label"]],
         orientation="h",
         marker={"color": IMPORTANCE_COLOR, "cornerradius": 3},
         texttemplate="%{x:.3f}",
@@ -73,12 +77,11 @@ def shap_bar_figure(explanation: Explanation, max_features: int = MAX_FEATURES) 
     figure.update_layout(
         template=TEMPLATE, showlegend=False, hovermode="closest",
         height=max(DEFAULT_HEIGHT, ROW_HEIGHT * len(table) + 60),
-        margin={"r": 48},
         xaxis={"title": {"text": f"Mean |SHAP value| ({explanation.unit}), {sample_text(explanation)}"},
-               "showgrid": True, "gridcolor": GRID},
+               "showgrid": True, "gridcolor": GRID, "range": standard.outside_text_range(table["mean_abs_shap"])},
         yaxis={"type": "category", "autorange": "reversed", "showgrid": False, "tickfont": {"color": TEXT}},
     )
-    return figure
+    return finish(figure)
 
 
 def shap_beeswarm_figure(explanation: Explanation, max_points: int = 1_000, seed: int = 0,
@@ -112,7 +115,7 @@ def shap_beeswarm_figure(explanation: Explanation, max_points: int = 1_000, seed
             x=values,
             y=position + jitter,
             mode="markers",
-            name=explanation.feature_labels[feature],
+            name=plain_text(explanation.feature_labels[feature]),
             showlegend=False,
             marker={
                 "size": 5, "opacity": 0.75, "color": colour,
@@ -122,9 +125,9 @@ def shap_beeswarm_figure(explanation: Explanation, max_points: int = 1_000, seed
                 "colorbar": {"title": {"text": "Feature value"}, "tickvals": [0, 1], "ticktext": ["low", "high"],
                              "thickness": 10, "len": 0.6},
             },
-            customdata=np.array([str(value) for value in raw], dtype=object),
+            customdata=np.array([standard.value_text(value) for value in raw], dtype=object),
             hovertemplate=(
-                f"<b>{explanation.feature_labels[feature]}</b> = %{{customdata}}"
+                f"<b>{plain_text(explanation.feature_labels[feature])}</b> = %{{customdata}}"
                 f"<br>SHAP %{{x:+.3f}} {explanation.unit}<extra></extra>"
             ),
         ))
@@ -135,12 +138,12 @@ def shap_beeswarm_figure(explanation: Explanation, max_points: int = 1_000, seed
         xaxis={"title": {"text": f"SHAP value ({explanation.unit}), {sample_text(explanation)}"}, "zeroline": False},
         yaxis={
             "tickmode": "array", "tickvals": list(range(len(features))),
-            "ticktext": [explanation.feature_labels[feature] for feature in features],
+            "ticktext": [plain_text(explanation.feature_labels[feature]) for feature in features],
             "range": [len(features) - 0.5, -0.5], "showgrid": False, "rangemode": "normal",
             "tickfont": {"color": TEXT},
         },
     )
-    return figure
+    return finish(figure)
 
 
 def calibration_figure(explanation: Explanation) -> go.Figure:
@@ -166,7 +169,7 @@ def calibration_figure(explanation: Explanation) -> go.Figure:
         xaxis={"title": {"text": "Predicted probability"}, "tickformat": ".0%", "range": [0, 1]},
         yaxis={"title": {"text": "Observed rate"}, "tickformat": ".0%", "range": [0, 1]},
     )
-    return figure
+    return finish(figure)
 
 
 def segment_figure(segment: SegmentExplanation, unit: str = "log-odds", max_features: int = MAX_FEATURES
@@ -181,7 +184,11 @@ def segment_figure(segment: SegmentExplanation, unit: str = "log-odds", max_feat
     differences = table["difference"].to_numpy(dtype=float)
     figure = go.Figure(go.Bar(
         x=differences,
-        y=list(table["label"]),
+        y=[plain_text(label) for label in table["label"]],
+        text=[f"{value:+.3f}" for value in differences],
+        textposition="outside",
+        constraintext="none",
+        textfont={"color": MUTED},
         orientation="h",
         marker={"color": [POSITIVE_COLOR if value > 0 else NEGATIVE_COLOR for value in differences],
                 "cornerradius": 3},
@@ -196,10 +203,10 @@ def segment_figure(segment: SegmentExplanation, unit: str = "log-odds", max_feat
         template=TEMPLATE, showlegend=False, hovermode="closest",
         height=max(DEFAULT_HEIGHT, ROW_HEIGHT * len(table) + 60),
         xaxis={"title": {"text": f"Mean SHAP, segment minus all rows ({unit})"}, "showgrid": True,
-               "gridcolor": GRID, "zeroline": False},
+               "gridcolor": GRID, "zeroline": False, "range": standard.outside_text_range(differences)},
         yaxis={"type": "category", "autorange": "reversed", "showgrid": False, "tickfont": {"color": TEXT}},
     )
-    return figure
+    return finish(figure)
 
 
 def sample_text(explanation: Explanation) -> str:
@@ -212,6 +219,10 @@ def sample_text(explanation: Explanation) -> str:
 def dependence_figure(explanation: Explanation, table: pd.DataFrame, max_points: int = 2_000, seed: int = 0
                       ) -> go.Figure:
     """A feature's value (x) against its SHAP value (y), one dot per row, coloured by another feature.
+
+    A numeric colouring feature is a low-to-high colour scale with its colour bar; a categorical
+    one draws one trace per value (the 12 commonest and "Other") in the standard's category
+    colours, with a legend, so "coloured by device" shows which colour is which device.
 
     Args:
         explanation: gives labels, categorical features and the unit.
@@ -235,38 +246,71 @@ def dependence_figure(explanation: Explanation, table: pd.DataFrame, max_points:
     colour_is_numeric = (colour_by is not None and colour_by not in explanation.categorical_features
                          and pd.api.types.is_numeric_dtype(shown["colour_value"]))
     if is_categorical:
-        categories = sorted(shown["value"].astype(str).unique())
+        # At most the 12 commonest values get a column of their own; the rest share "Other".
+        texts = shown["value"].astype(str)
+        counts = texts.value_counts().rename_axis("value").reset_index(name="rows")
+        kept = set(standard.fold_top_n(counts, "value", "rows")["value"]) - {standard.OTHER_LABEL}
+        texts = texts.where(texts.isin(kept), standard.OTHER_LABEL)
+        categories = sorted(set(texts) - {standard.OTHER_LABEL}) + (
+            [standard.OTHER_LABEL] if (texts == standard.OTHER_LABEL).any() and standard.OTHER_LABEL not in kept
+            else [])
         position = {value: index for index, value in enumerate(categories)}
-        x = np.array([position[value] for value in shown["value"].astype(str)], dtype=float)
+        x = np.array([position[value] for value in texts], dtype=float)
         x = x + rng.uniform(-0.2, 0.2, size=len(x))
     else:
         x = shown["value"].to_numpy(dtype=float)
-    marker: dict = {"size": 5, "opacity": 0.75}
-    if colour_is_numeric:
-        marker |= {"color": _rank_colour(shown["colour_value"]), "colorscale": FEATURE_SCALE, "cmin": 0, "cmax": 1,
-                   "showscale": True, "colorbar": {"title": {"text": colour_label}, "tickvals": [0, 1],
-                                                   "ticktext": ["low", "high"], "thickness": 10, "len": 0.6}}
-    else:
-        marker |= {"color": IMPORTANCE_COLOR}
-    figure = go.Figure(go.Scattergl(
-        x=x, y=shown["shap_value"].to_numpy(dtype=float), mode="markers", marker=marker, showlegend=False,
-        customdata=np.column_stack([shown["row_id"].astype(str), shown["value"].astype(str),
-                                    shown["colour_value"].astype(str)]),
-        hovertemplate=(
-            f"Row %{{customdata[0]}}<br><b>{label}</b> = %{{customdata[1]}}"
-            + (f"<br>{colour_label} = %{{customdata[2]}}" if colour_label else "")
-            + f"<br>SHAP %{{y:+.3f}} {explanation.unit}<extra></extra>"
-        ),
-    ))
-    figure.add_hline(y=0, line={"color": GRID, "width": 1})
-    xaxis: dict = {"title": {"text": label}, "zeroline": False}
-    if is_categorical:
-        xaxis |= {"tickmode": "array", "tickvals": list(range(len(categories))), "ticktext": categories}
-    figure.update_layout(
-        template=TEMPLATE, height=DEFAULT_HEIGHT, hovermode="closest", xaxis=xaxis,
-        yaxis={"title": {"text": f"SHAP value of {label} ({explanation.unit})"}, "zeroline": False},
+    y = shown["shap_value"].to_numpy(dtype=float)
+    customdata = np.column_stack([[plain_text(value) for value in shown["row_id"]],
+                                  [standard.value_text(value) for value in shown["value"]],
+                                  [standard.value_text(value) for value in shown["colour_value"]]])
+    hovertemplate = (
+        f"Row %{{customdata[0]}}<br><b>{plain_text(label)}</b> = %{{customdata[1]}}"
+        + (f"<br>{plain_text(colour_label)} = %{{customdata[2]}}" if colour_label else "")
+        + f"<br>SHAP %{{y:+.3f}} {explanation.unit}<extra></extra>"
     )
-    return figure
+    figure = go.Figure()
+    marker: dict = {"size": 5, "opacity": 0.75}
+    if colour_by is not None and not colour_is_numeric:
+        groups = shown["colour_value"].astype(str).where(shown["colour_value"].notna(), "unknown")
+        counts = groups.value_counts()
+        folded = standard.fold_top_n(counts.rename_axis("value").reset_index(name="rows"), "value", "rows")
+        kept = set(folded["value"]) - {standard.OTHER_LABEL}
+        groups = groups.where(groups.isin(kept), standard.OTHER_LABEL)
+        order = _natural_order([value for value in folded["value"] if value != standard.OTHER_LABEL])
+        order += [standard.OTHER_LABEL] if standard.OTHER_LABEL in set(folded["value"]) else []
+        colours = standard.category_colors(order)
+        for value in order:
+            chosen = (groups == value).to_numpy()
+            if not chosen.any():
+                continue
+            figure.add_trace(go.Scattergl(
+                x=x[chosen], y=y[chosen], mode="markers", name=plain_text(standard.shorten(value, 24)),
+                marker=marker | {"color": colours[value]}, customdata=customdata[chosen],
+                hovertemplate=hovertemplate, legendgroup=value,
+            ))
+        figure.update_layout(legend={"title": {"text": f"{plain_text(colour_label)}: "}})
+    else:
+        if colour_is_numeric:
+            marker |= {"color": _rank_colour(shown["colour_value"]), "colorscale": FEATURE_SCALE, "cmin": 0,
+                       "cmax": 1, "showscale": True,
+                       "colorbar": {"title": {"text": plain_text(standard.shorten(str(colour_label), 22)),
+                                              "side": "right"},
+                                    "tickvals": [0, 1], "ticktext": ["low", "high"], "thickness": 10, "len": 0.8}}
+        else:
+            marker |= {"color": IMPORTANCE_COLOR}
+        figure.add_trace(go.Scattergl(x=x, y=y, mode="markers", marker=marker, showlegend=False,
+                                      customdata=customdata, hovertemplate=hovertemplate))
+    figure.add_hline(y=0, line={"color": MUTED, "width": 1, "dash": "dot"})
+    xaxis: dict = {"title": {"text": plain_text(label)}, "zeroline": False}
+    if is_categorical:
+        xaxis |= {"tickmode": "array", "tickvals": list(range(len(categories))),
+                  "ticktext": [plain_text(standard.shorten(value, 16)) for value in categories]}
+    figure.update_layout(
+        template=TEMPLATE, height=DEFAULT_HEIGHT + 40, hovermode="closest", xaxis=xaxis,
+        # Short, so it fits along the plot's height; the feature is named on the x axis.
+        yaxis={"title": {"text": f"SHAP ({explanation.unit})"}, "zeroline": False},
+    )
+    return finish(figure)
 
 
 def waterfall_table(row: RowExplanation, max_features: int = 10) -> pd.DataFrame:
@@ -290,33 +334,64 @@ def waterfall_table(row: RowExplanation, max_features: int = 10) -> pd.DataFrame
 def waterfall_figure(row: RowExplanation, max_features: int = 10) -> go.Figure:
     """One row's explanation as a waterfall: from the base value, each feature pushes up or down to the output.
 
-    Largest contributions are drawn first (top); the rest are summed into one bar.
+    Largest contributions are drawn first (top); the rest are summed into one bar. Each bar's value
+    is printed past its end, inside a range widened for it, so no value runs into the row labels;
+    long "feature = value" labels are shortened (in full on hover).
     """
     steps = waterfall_table(row, max_features)
     if steps.empty:
         return empty_figure("No features to explain")
-    labels = ["Base value", *steps["step"], "Model output"]
+    full_labels = ["Base value", *steps["step"], "Model output"]
+    labels = _unique_labels([standard.shorten(label, STEP_LABEL_WIDTH) for label in full_labels])
+    values = [row.base_value, *steps["shap_value"].to_numpy(dtype=float), row.raw_output]
+    ends = [0.0, row.base_value, *steps["cumulative"].to_numpy(dtype=float), row.raw_output]
     figure = go.Figure(go.Waterfall(
         orientation="h",
         measure=["absolute", *["relative"] * len(steps), "total"],
-        y=labels,
-        x=[row.base_value, *steps["shap_value"].to_numpy(dtype=float), row.raw_output],
+        y=[plain_text(label) for label in labels],
+        x=values,
         increasing={"marker": {"color": POSITIVE_COLOR}},
         decreasing={"marker": {"color": NEGATIVE_COLOR}},
         totals={"marker": {"color": IMPORTANCE_COLOR}},
-        connector={"line": {"color": GRID, "width": 1}},
-        texttemplate="%{x:+.3f}",
+        connector={"line": {"color": MUTED, "width": 1}},
+        text=[f"{value:.3f}" if index in (0, len(values) - 1) else f"{value:+.3f}"
+              for index, value in enumerate(values)],
         textposition="outside",
+        constraintext="none",
+        textfont={"color": TEXT},
         cliponaxis=False,
-        hovertemplate=f"<b>%{{y}}</b><br>%{{x:+.3f}} {row.unit}<extra></extra>",
+        customdata=[plain_text(label) for label in full_labels],
+        hovertemplate=f"<b>%{{customdata}}</b><br>%{{x:+.3f}} {row.unit}<extra></extra>",
     ))
     figure.update_layout(
         template=TEMPLATE, showlegend=False, hovermode="closest",
-        height=max(DEFAULT_HEIGHT, ROW_HEIGHT * len(labels) + 60), margin={"r": 56},
-        xaxis={"title": {"text": f"Model output ({row.unit})"}, "showgrid": True, "gridcolor": GRID},
+        height=max(DEFAULT_HEIGHT, ROW_HEIGHT * len(labels) + 60),
+        xaxis={"title": {"text": f"Model output ({row.unit})"}, "showgrid": True, "gridcolor": GRID,
+               "range": standard.outside_text_range(ends, floor_at_zero=False)},
         yaxis={"type": "category", "autorange": "reversed", "showgrid": False, "tickfont": {"color": TEXT}},
     )
-    return figure
+    return finish(figure)
+
+
+def _natural_order(values: list[str]) -> list[str]:
+    """Numbers in numeric order ("2" before "10"), other labels alphabetically."""
+    def key(value: str) -> tuple:
+        try:
+            return (0, float(value), "")
+        except ValueError:
+            return (1, 0.0, value)
+
+    return sorted(values, key=key)
+
+
+def _unique_labels(labels: list[str]) -> list[str]:
+    """Equal labels would merge into one waterfall row; repeats get " (2)", " (3)"."""
+    seen: dict[str, int] = {}
+    unique = []
+    for label in labels:
+        seen[label] = seen.get(label, 0) + 1
+        unique.append(label if seen[label] == 1 else f"{label} ({seen[label]})")
+    return unique
 
 
 def _feature_of(explanation: Explanation, table: pd.DataFrame) -> str:
@@ -346,18 +421,34 @@ def _swarm_offsets(values: np.ndarray, rng: np.random.Generator, width: float = 
     return rng.uniform(-1, 1, size=len(values)) * width * density / counts.max()
 
 
+def fairness_table(groups: pd.DataFrame, column: str) -> pd.DataFrame:
+    """One group column's rows as drawn: the 12 largest groups and "Other" (rows-weighted rates, no AUC)."""
+    table = groups[groups["column"] == column]
+    if table.empty:
+        return table.copy()
+    weighted = table.assign(_base_total=table["base_rate"] * table["rows"],
+                            _predicted_total=table["mean_predicted"] * table["rows"])
+    folded = standard.fold_top_n(weighted, "value", "rows", sum_columns=["_base_total", "_predicted_total"],
+                                 ratio_columns={"base_rate": ("_base_total", "rows"),
+                                                "mean_predicted": ("_predicted_total", "rows")})
+    folded["column"] = column
+    return folded.drop(columns=["_base_total", "_predicted_total"])
+
+
 def fairness_figure(groups: pd.DataFrame, column: str, task: str = "classification") -> go.Figure:
     """Per group of one column: observed base rate and mean prediction as bars, ROC AUC as diamonds.
 
     Args:
-        groups: `FairnessReport.groups`.
+        groups: `FairnessReport.groups`; the column's 12 largest groups are drawn and the rest are
+            one "Other" group (`fairness_table`).
         column: the group column to draw.
         task: the model task; ROC AUC only for classifiers.
     """
-    table = groups[groups["column"] == column]
+    table = fairness_table(groups, column)
     if table.empty:
         return empty_figure("No groups to compare")
-    labels = [f"{value} ({rows:,})" for value, rows in zip(table["value"], table["rows"])]
+    labels = [f"{plain_text(standard.shorten(str(value), 18))} ({rows:,})"
+              for value, rows in zip(table["value"], table["rows"])]
     ratio = task == "classification"
     figure = go.Figure()
     figure.add_trace(go.Bar(
@@ -370,17 +461,16 @@ def fairness_figure(groups: pd.DataFrame, column: str, task: str = "classificati
         marker={"color": IMPORTANCE_COLOR, "cornerradius": 3},
         hovertemplate="%{x}<br>Predicted %{y:.3f}<extra></extra>",
     ))
-    if ratio and table["roc_auc"].notna().any():
+    if ratio and "roc_auc" in table and table["roc_auc"].notna().any():
         figure.add_trace(go.Scatter(
             x=labels, y=table["roc_auc"].to_numpy(dtype=float), name="ROC AUC", mode="markers",
             marker={"symbol": "diamond", "size": 11, "color": POSITIVE_COLOR},
             hovertemplate="%{x}<br>ROC AUC %{y:.3f}<extra></extra>",
         ))
     figure.update_layout(
-        template=TEMPLATE, height=DEFAULT_HEIGHT, barmode="group", hovermode="closest",
+        template=TEMPLATE, height=DEFAULT_HEIGHT + 40, barmode="group", hovermode="closest",
         xaxis={"title": {"text": "Group (rows)"}, "type": "category"},
         yaxis={"title": {"text": "Rate and ROC AUC" if ratio else "Value"},
                "tickformat": ".2f" if ratio else None, "rangemode": "tozero"},
-        legend={"orientation": "h", "y": 1.1},
     )
-    return figure
+    return finish(figure)

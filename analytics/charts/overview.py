@@ -6,16 +6,15 @@ the figure shows exactly what the engine computed (tests compare the two).
 
 from __future__ import annotations
 
-import unicodedata
-
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from analytics.charts import standard
+from analytics.charts.standard import empty_figure, finish
 from analytics.charts.theme import (
     COLORS,
     COUNT_FORMAT,
-    DAY_FORMAT,
     DEFAULT_HEIGHT,
     GRID,
     MONEY_FORMAT,
@@ -23,15 +22,15 @@ from analytics.charts.theme import (
     RATIO_FORMAT,
     TEMPLATE,
     TEXT,
-    empty_figure,
 )
+from analytics.formatting import format_count
 
 NO_DAYS = "No days in this period"
 NO_ORDERS = "No orders in this period"
+DAY_MS = 24 * 60 * 60 * 1000
 BAR_ROW_HEIGHT = 34
 COMPACT_ROW_HEIGHT = 26
 MIN_BAR_SLOTS = 7
-DAY_MS = 24 * 60 * 60 * 1000
 
 
 def daily_traffic_figure(daily: pd.DataFrame) -> go.Figure:
@@ -48,9 +47,10 @@ def daily_traffic_figure(daily: pd.DataFrame) -> go.Figure:
             x=list(daily["kpi_date"]),
             y=daily["sessions"].to_numpy(),
             name="Sessions",
-            mode="lines",
+            mode=_mode(daily),
             line={"color": COLORS["sessions"], "width": 2.5},
-            fill="tozeroy",
+            marker={"size": 6},
+            fill="tozeroy" if len(daily) > 1 else None,
             fillcolor=_tint(COLORS["sessions"], 0.08),
             hovertemplate=f"%{{y:{COUNT_FORMAT}}}<extra>Sessions</extra>",
         ),
@@ -61,8 +61,9 @@ def daily_traffic_figure(daily: pd.DataFrame) -> go.Figure:
             x=list(daily["kpi_date"]),
             y=daily["orders"].to_numpy(),
             name="Orders",
-            mode="lines",
+            mode=_mode(daily),
             line={"color": COLORS["orders"], "width": 2.5},
+            marker={"size": 6},
             hovertemplate=f"%{{y:{COUNT_FORMAT}}}<extra>Orders</extra>",
         ),
         secondary_y=True,
@@ -81,7 +82,17 @@ def daily_traffic_figure(daily: pd.DataFrame) -> go.Figure:
         tickfont={"color": MUTED},
         secondary_y=True,
     )
-    return figure
+    if len(daily) == 1:
+        # One day puts both dots at the top of their own axes, one on the other: label them, and keep
+        # orders at mid-height so both show.
+        sessions, orders = float(daily["sessions"].iloc[0]), float(daily["orders"].iloc[0])
+        figure.update_traces(mode="markers+text", marker={"size": 9}, textposition="middle right",
+                             textfont={"color": TEXT})
+        figure.data[0].text = [f"{format_count(sessions)} sessions"]
+        figure.data[1].text = [f"{format_count(orders)} orders"]
+        figure.update_yaxes(range=[0, max(sessions, 1) * 1.25], secondary_y=False)
+        figure.update_yaxes(range=[0, max(orders, 1) * 2], secondary_y=True)
+    return finish(figure)
 
 
 def daily_revenue_figure(daily: pd.DataFrame, currency_symbol: str = "") -> go.Figure:
@@ -100,6 +111,8 @@ def daily_revenue_figure(daily: pd.DataFrame, currency_symbol: str = "") -> go.F
             name="Revenue",
             marker={"color": COLORS["revenue"], "cornerradius": 3},
             customdata=daily[["orders"]].to_numpy(),
+            # Bars a day wide (less a gap): Plotly would make a lone day's bar a millisecond wide.
+            width=DAY_MS * 0.8,
             hovertemplate=(
                 f"{currency_symbol}%{{y:{MONEY_FORMAT}}} from %{{customdata[0]:{COUNT_FORMAT}}} orders"
                 "<extra>Revenue</extra>"
@@ -113,7 +126,7 @@ def daily_revenue_figure(daily: pd.DataFrame, currency_symbol: str = "") -> go.F
         xaxis=_day_axis(daily),
         yaxis={"tickformat": _amount_format(daily["revenue"].max()), "tickprefix": currency_symbol},
     )
-    return figure
+    return finish(figure)
 
 
 def daily_conversion_figure(daily: pd.DataFrame) -> go.Figure:
@@ -129,7 +142,7 @@ def daily_conversion_figure(daily: pd.DataFrame) -> go.Figure:
             x=list(daily["kpi_date"]),
             y=daily["conversion_rate"].to_numpy(dtype=float),
             name="Conversion rate",
-            mode="lines+markers" if len(daily) <= 45 else "lines",
+            mode=_mode(daily),
             line={"color": COLORS["conversion_rate"], "width": 2.5},
             marker={"size": 6},
             connectgaps=False,
@@ -145,28 +158,45 @@ def daily_conversion_figure(daily: pd.DataFrame) -> go.Figure:
         height=DEFAULT_HEIGHT,
         showlegend=False,
         xaxis=_day_axis(daily),
-        yaxis={"tickformat": ".1%"},
+        yaxis={"tickformat": standard.percent_format(daily["conversion_rate"]), "rangemode": "tozero",
+               "hoverformat": RATIO_FORMAT},
     )
-    return figure
+    if daily["conversion_rate"].notna().sum() <= 1:
+        # One day: Plotly would centre a lone value on a zero-height range ("0% 0% 0%").
+        figure.update_yaxes(range=standard.value_range(daily["conversion_rate"], minimum_span=0.01))
+    return finish(figure)
+
+
+def top_categories_table(top_categories: pd.DataFrame) -> pd.DataFrame:
+    """The categories the chart draws: the 12 with most revenue and one "Other" row for the rest.
+
+    The CSV behind the chart is this table. "Other" adds up revenue, units, the revenue share and
+    orders (an order with items of two folded categories counts in both, as it does per category).
+    """
+    return standard.fold_top_n(top_categories, "category", "revenue",
+                               sum_columns=("orders", "units", "revenue_share"))
 
 
 def top_categories_figure(top_categories: pd.DataFrame, currency_symbol: str = "") -> go.Figure:
     """Revenue per category as horizontal bars, largest on top, labelled with its share.
 
     Args:
-        top_categories: `Overview.top_categories` (category, revenue, orders, units, revenue_share).
+        top_categories: `Overview.top_categories` (category, revenue, orders, units, revenue_share);
+            folded to the top 12 and "Other" (`top_categories_table`).
         currency_symbol: put before amounts; empty for none.
     """
     if top_categories.empty:
         return empty_figure(NO_ORDERS)
+    table = top_categories_table(top_categories)
     figure = go.Figure(
         go.Bar(
-            x=top_categories["revenue"].to_numpy(dtype=float),
-            y=[str(category) for category in top_categories["category"]],
+            x=table["revenue"].to_numpy(dtype=float),
+            y=[str(category) for category in table["category"]],
             orientation="h",
             name="Revenue",
-            marker={"color": COLORS["category"], "cornerradius": 3},
-            customdata=top_categories[["revenue_share", "orders", "units"]].to_numpy(dtype=float),
+            marker={"color": [standard.OTHER_COLOR if category == standard.OTHER_LABEL else COLORS["category"]
+                              for category in table["category"]], "cornerradius": 3},
+            customdata=table[["revenue_share", "orders", "units"]].to_numpy(dtype=float),
             texttemplate="%{customdata[0]:.1%}",
             textposition="outside",
             cliponaxis=False,
@@ -179,24 +209,27 @@ def top_categories_figure(top_categories: pd.DataFrame, currency_symbol: str = "
         )
     )
     # Compact rows keep up to 9 categories within the height of the daily charts beside it.
-    _style_horizontal_bars(figure, len(top_categories), top_categories["revenue"].max(), currency_symbol,
-                           row_height=COMPACT_ROW_HEIGHT)
-    return figure
+    _style_horizontal_bars(figure, table["revenue"], currency_symbol, row_height=COMPACT_ROW_HEIGHT)
+    return finish(figure)
 
 
 def top_products_figure(top_products: pd.DataFrame, currency_symbol: str = "", label_width: int = 34) -> go.Figure:
-    """Revenue per product as horizontal bars, best seller on top, labelled by title.
+    """Revenue per product as horizontal bars, best seller on top, keyed by product id and labelled by title.
 
     Args:
-        top_products: `Overview.top_products` (product_id, title, category, brand, revenue, orders, units).
+        top_products: `Overview.top_products` (product_id, title, category, brand, revenue, orders, units);
+            at most 12 are drawn.
         currency_symbol: put before amounts; empty for none.
         label_width: longest axis label in display columns (a CJK character counts two); longer
-            titles are shortened with an ellipsis and shown in full on hover.
+            titles are shortened with an ellipsis and shown in full on hover; a title shared by
+            two products gets the product id after it.
     """
     if top_products.empty:
         return empty_figure(NO_ORDERS)
-    titles = [_text(title) or _text(product_id) for title, product_id in zip(top_products["title"], top_products["product_id"])]
-    labels = _unique([shorten(title, label_width) for title in titles], list(top_products["product_id"]))
+    top_products = top_products.head(standard.MAX_CATEGORIES)
+    titles = [_text(title) or _text(product_id)
+              for title, product_id in zip(top_products["title"], top_products["product_id"])]
+    labels = standard.labels_by_id(titles, list(top_products["product_id"]), label_width)
     details = pd.DataFrame(
         {
             "title": titles,
@@ -227,42 +260,33 @@ def top_products_figure(top_products: pd.DataFrame, currency_symbol: str = "", l
             ),
         )
     )
-    _style_horizontal_bars(figure, len(top_products), top_products["revenue"].max(), currency_symbol)
-    return figure
+    _style_horizontal_bars(figure, top_products["revenue"], currency_symbol)
+    return finish(figure)
 
 
 def shorten(text: str, width: int) -> str:
     """Cut `text` to at most `width` display columns (CJK characters count two), adding "…" when cut."""
-    if _display_width(text) <= width:
-        return text
-    kept, used = [], 0
-    for character in text:
-        size = _display_width(character)
-        if used + size > width - 1:
-            break
-        kept.append(character)
-        used += size
-    return "".join(kept).rstrip() + "…"
+    return standard.shorten(text, width)
 
 
-def _style_horizontal_bars(figure: go.Figure, rows: int, largest: float, currency_symbol: str,
+def _style_horizontal_bars(figure: go.Figure, values: pd.Series, currency_symbol: str,
                            row_height: int = BAR_ROW_HEIGHT) -> None:
     # At least MIN_BAR_SLOTS slots, so one or two bars stay as thin as in a full chart.
-    slots = max(rows, MIN_BAR_SLOTS)
+    slots = max(len(values), MIN_BAR_SLOTS)
     figure.update_layout(
         template=TEMPLATE,
         showlegend=False,
         hovermode="closest",
         height=max(DEFAULT_HEIGHT, row_height * slots + 60),
         bargap=0.3,
-        margin={"r": 56},
         xaxis={
             "showgrid": True,
             "gridcolor": GRID,
             "showline": False,
-            "tickformat": _amount_format(largest),
+            "tickformat": _amount_format(values.max()),
             "tickprefix": currency_symbol,
-            "rangemode": "tozero",
+            # Room past the longest bar for its outside label.
+            "range": standard.outside_text_range(values),
         },
         yaxis={
             "type": "category",
@@ -283,27 +307,16 @@ def _count_ticks(largest: float) -> dict:
 
 def _amount_format(largest: float) -> str:
     """SI suffixes (12k) for large amounts; plain numbers below 1,000 so 0.5 is not shown as 500m."""
-    return "~s" if not pd.isna(largest) and largest >= 1_000 else ",~g"
+    return standard.amount_format(largest)
 
 
 def _day_axis(daily: pd.DataFrame) -> dict:
-    """A date axis labelled in days; one tick per day for short periods so no hours appear."""
-    axis = {"type": "date", "hoverformat": DAY_FORMAT}
-    if len(daily) <= 14:
-        axis |= {"dtick": DAY_MS, "tickformat": "%-d %b"}
-    return axis
+    """A date axis labelled in days: one tick per day for short periods, one day wide for a single day."""
+    return standard.time_axis(list(daily["kpi_date"]), "day")
 
 
-def _display_width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(character) in "WF" else 1 for character in text)
-
-
-def _unique(labels: list[str], ids: list[object]) -> list[str]:
-    """Make axis labels unique (Plotly merges equal category labels) by appending the product id."""
-    seen: dict[str, int] = {}
-    for label in labels:
-        seen[label] = seen.get(label, 0) + 1
-    return [f"{label} ({_text(id_)})" if seen[label] > 1 else label for label, id_ in zip(labels, ids)]
+def _mode(daily: pd.DataFrame) -> str:
+    return standard.line_mode(len(daily))
 
 
 def _text(value: object) -> str:

@@ -9,7 +9,9 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from analytics.charts.theme import DEFAULT_HEIGHT, GRID, MUTED, RATIO_FORMAT, TEMPLATE, empty_figure
+from analytics.charts import standard
+from analytics.charts.standard import empty_figure, finish, plain_text
+from analytics.charts.theme import DEFAULT_HEIGHT, GRID, MUTED, RATIO_FORMAT, TEMPLATE, TEXT
 
 PURCHASE_COLOR = "#2F9E44"
 CHURN_COLOR = "#E03131"
@@ -47,7 +49,7 @@ def distribution_figure(distribution: pd.DataFrame, column: str) -> go.Figure:
                "showgrid": False},
         yaxis={"title": {"text": "Users"}, "showgrid": True, "gridcolor": GRID, "rangemode": "tozero"},
     )
-    return figure
+    return finish(figure)
 
 
 def calibration_figure(calibration: pd.DataFrame, column: str) -> go.Figure:
@@ -80,33 +82,58 @@ def calibration_figure(calibration: pd.DataFrame, column: str) -> go.Figure:
         yaxis={"tickformat": ".0%", "range": [0, top], "title": {"text": "Observed"}, "showgrid": True,
                "gridcolor": GRID},
     )
-    return figure
+    if top < 0.1:
+        figure.update_xaxes(tickformat=standard.percent_format(top))
+        figure.update_yaxes(tickformat=standard.percent_format(top))
+    return finish(figure)
+
+
+PROBABILITY_COLUMNS = ("purchase_probability_7d", "churn_probability_28d")
+
+
+def segment_table(segments: pd.DataFrame, by: str) -> pd.DataFrame:
+    """The segments the chart draws: the 12 with most users and "Other" for the rest.
+
+    "Other" adds up users, and its mean probabilities are the users-weighted means of the folded
+    segments (the mean over all their users). The page's CSV is this table.
+    """
+    if segments.empty:
+        return segments.copy()
+    totals = {column: f"_{column}_total" for column in PROBABILITY_COLUMNS if column in segments}
+    weighted = segments.assign(**{total: segments[column] * segments["users"] for column, total in totals.items()})
+    folded = standard.fold_top_n(weighted, by, "users", sum_columns=list(totals.values()),
+                                 ratio_columns={column: (total, "users") for column, total in totals.items()})
+    return folded.drop(columns=list(totals.values()))
 
 
 def segment_figure(segments: pd.DataFrame, by: str) -> go.Figure:
-    """Mean purchase and churn probability per segment as grouped horizontal bars.
+    """Mean purchase and churn probability per segment as grouped horizontal bars, each labelled.
 
     Args:
         segments: from `probability_by_segment`: the `by` column, users, purchase_probability_7d,
-            churn_probability_28d (means, 0..1).
+            churn_probability_28d (means, 0..1); folded to the top 12 and "Other" (`segment_table`).
         by: the segment column.
     """
-    if segments.empty:
+    table = segment_table(segments, by)
+    if table.empty:
         return empty_figure(NO_USERS)
-    labels = segments[by].astype(str)
+    labels = [plain_text(value) for value in table[by]]
     figure = go.Figure()
-    for column in ("purchase_probability_7d", "churn_probability_28d"):
+    for column in PROBABILITY_COLUMNS:
         figure.add_trace(go.Bar(
-            x=segments[column], y=labels, orientation="h", name=LABELS[column],
+            x=table[column], y=labels, orientation="h", name=LABELS[column],
             marker={"color": COLORS[column], "cornerradius": 3},
-            customdata=segments[["users"]].to_numpy(dtype=float),
+            customdata=table[["users"]].to_numpy(dtype=float),
+            text=[f"{value:.1%}" for value in table[column]], textposition="outside", constraintext="none",
+            textfont={"color": MUTED, "size": 11},
             hovertemplate=(f"<b>%{{y}}</b><br>{LABELS[column]} %{{x:{RATIO_FORMAT}}} on average"
                            "<br>%{customdata[0]:,.0f} users<extra></extra>"),
         ))
     figure.update_layout(
         template=TEMPLATE, barmode="group", hovermode="closest",
-        height=max(DEFAULT_HEIGHT, 44 * len(segments) + 80),
-        xaxis={"tickformat": ".0%", "range": [0, 1], "showgrid": True, "gridcolor": GRID},
-        yaxis={"type": "category", "autorange": "reversed", "showgrid": False},
+        height=max(DEFAULT_HEIGHT, 44 * len(table) + 80),
+        xaxis={"tickformat": ".0%", "range": [0, 1.1], "showgrid": True, "gridcolor": GRID,
+               "tickvals": [0, 0.25, 0.5, 0.75, 1.0]},
+        yaxis={"type": "category", "autorange": "reversed", "showgrid": False, "tickfont": {"color": TEXT}},
     )
-    return figure
+    return finish(figure)

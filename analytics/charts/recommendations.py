@@ -6,13 +6,21 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from analytics.charts.theme import COLORS, MUTED, TEMPLATE, empty_figure
+from analytics.charts import standard
+from analytics.charts.standard import empty_figure, finish, plain_text
+from analytics.charts.theme import COLORS, GRID, MUTED, TEMPLATE, TEXT
 
 HYBRID_COLOR = "#7048E8"
 SINGLE_COLOR = "#3B5BDB"
 PUBLISHED_COLOR = "#ADB5BD"
 UP_COLOR = "#2F9E44"
 DOWN_COLOR = "#E03131"
+# What each related-items measure is, on the axis and in the hover.
+MEASURE_TITLES = {"lift": "Lift (× chance)", "confidence": "Confidence", "support": "Support",
+                  "similarity": "Similarity (0–1)"}
+MEASURE_FORMATS = {"lift": ".2f", "confidence": ".0%", "support": ".2%", "similarity": ".2f", "together": ",.0f"}
+LABEL_WIDTH = 34
+STEP_LABEL_WIDTH = 44
 
 
 def leaderboard_figure(models: pd.DataFrame, metric: str = "ndcg@10", published: pd.DataFrame | None = None,
@@ -36,17 +44,20 @@ def leaderboard_figure(models: pd.DataFrame, metric: str = "ndcg@10", published:
     rows = rows.sort_values(metric, ascending=True, kind="stable")
     colours = [PUBLISHED_COLOR if source == "published" else HYBRID_COLOR if model == "hybrid" else SINGLE_COLOR
                for model, source in zip(rows["model"], rows["source"])]
-    labels = [f"{model} (published)" if source == "published" else model
+    labels = [plain_text(f"{model} (published)" if source == "published" else model)
               for model, source in zip(rows["model"], rows["source"])]
     figure = go.Figure(go.Bar(
         x=rows[metric], y=labels, orientation="h", marker_color=colours,
         text=[f"{value:.3f}" for value in rows[metric]], textposition="outside", cliponaxis=False,
+        constraintext="none", textfont={"color": TEXT},
         hovertemplate="%{y}: %{x:.4f}<extra></extra>",
     ))
     figure.update_layout(template=TEMPLATE, height=max(220, 28 * len(rows) + 60), hovermode="closest",
-                         xaxis={"title": {"text": metric.upper().replace("@", " @ ")}, "rangemode": "tozero"},
-                         yaxis={"showgrid": False})
-    return figure
+                         xaxis={"title": {"text": metric.upper().replace("@", " @ ")},
+                                "range": standard.outside_text_range(rows[metric]), "showgrid": True,
+                                "gridcolor": GRID},
+                         yaxis={"showgrid": False, "type": "category", "tickfont": {"color": TEXT}})
+    return finish(figure)
 
 
 def waterfall_table(contributions: pd.Series, base_value: float, max_features: int = 8) -> pd.DataFrame:
@@ -76,6 +87,9 @@ def waterfall_table(contributions: pd.Series, base_value: float, max_features: i
 def shap_waterfall_figure(contributions: pd.Series, base_value: float, max_features: int = 8) -> go.Figure:
     """A waterfall from the average ranking score to this item's score, one bar per feature.
 
+    Each value is printed past its bar inside a range widened for it, so it never runs into the
+    feature names.
+
     Args:
         contributions: feature label -> SHAP value for one recommended item.
         base_value: the ranker's expected score (SHAP base value).
@@ -88,45 +102,78 @@ def shap_waterfall_figure(contributions: pd.Series, base_value: float, max_featu
         return empty_figure("No explanation for this item")
     table = waterfall_table(contributions, base_value, max_features)
     measures = ["absolute"] + ["relative"] * (len(table) - 2) + ["total"]
+    labels = [plain_text(standard.shorten(str(step), STEP_LABEL_WIDTH)) for step in table["step"]]
+    ends = [0.0, *table["cumulative"].to_numpy(dtype=float)]
     figure = go.Figure(go.Waterfall(
-        orientation="h", measure=measures, y=table["step"], x=table["contribution"],
+        orientation="h", measure=measures, y=labels, x=table["contribution"],
         text=[f"{value:+.3f}" if measure == "relative" else f"{value:.3f}"
               for value, measure in zip(table["contribution"], measures)],
-        textposition="outside", cliponaxis=False,
+        textposition="outside", cliponaxis=False, constraintext="none", textfont={"color": TEXT},
         increasing={"marker": {"color": UP_COLOR}}, decreasing={"marker": {"color": DOWN_COLOR}},
         totals={"marker": {"color": HYBRID_COLOR}}, connector={"line": {"color": MUTED, "width": 1}},
-        hovertemplate="%{y}: %{x:+.4f}<extra></extra>",
+        customdata=[plain_text(step) for step in table["step"]],
+        hovertemplate="%{customdata}: %{x:+.4f}<extra></extra>",
     ))
     figure.update_layout(template=TEMPLATE, height=max(260, 30 * len(table) + 60), hovermode="closest",
-                         yaxis={"autorange": "reversed", "showgrid": False},
-                         xaxis={"title": {"text": "Ranking score"}, "rangemode": "normal"})
-    return figure
+                         yaxis={"autorange": "reversed", "showgrid": False, "type": "category",
+                                "tickfont": {"color": TEXT}},
+                         xaxis={"title": {"text": "Ranking score"}, "showgrid": True, "gridcolor": GRID,
+                                "range": standard.outside_text_range(ends, floor_at_zero=False)})
+    return finish(figure)
 
 
-def related_figure(related: pd.DataFrame, measure: str = "lift") -> go.Figure:
-    """Bars of `measure` (lift, confidence or similarity) per related item, labelled by title.
+def related_table(related: pd.DataFrame, measure: str = "lift") -> pd.DataFrame:
+    """The related items as drawn: keyed by product_id, best `measure` first, at most 12.
+
+    Returns:
+        The rows of `related` sorted by `measure` (descending, ties by product_id), plus `label`:
+        the title shortened, with the product id where two titles would read the same.
+    """
+    if related.empty or measure not in related:
+        return related.assign(label=pd.Series(dtype=object))
+    rows = related.dropna(subset=[measure]).drop_duplicates("product_id")
+    rows = rows.sort_values([measure, "product_id"], ascending=[False, True], kind="stable")
+    rows = rows.head(standard.MAX_CATEGORIES).reset_index(drop=True)
+    titles = rows["title"] if "title" in rows else rows["product_id"]
+    return rows.assign(label=standard.labels_by_id(list(titles), list(rows["product_id"]), LABEL_WIDTH))
+
+
+def related_figure(related: pd.DataFrame, measure: str = "lift", together_label: str = "Orders together"
+                   ) -> go.Figure:
+    """Bars of `measure` per related item, one bar per product id, best on top, labelled by title.
+
+    Two products with the same title stay two bars (the id is added to their labels), and the
+    bars are ordered by the value they show.
 
     Args:
-        related: rows with product_id, title and the measure, best first.
-        measure: the column to plot.
+        related: rows with product_id, title and the measure (`RelatedItems` lists).
+        measure: the column to plot: "lift", "confidence", "support", "together" or "similarity".
+        together_label: what "together" counts, for its axis: "Orders together" for bought together,
+            "Sessions together" for viewed together.
 
     Returns:
         The figure, or an empty-state figure when there are no related items.
     """
-    if related.empty or measure not in related:
+    table = related_table(related, measure)
+    if table.empty:
         return empty_figure("Never seen together with another product")
-    rows = related.iloc[::-1]
-    labels = [_short(title if isinstance(title, str) and title else product, 40)
-              for title, product in zip(rows.get("title", rows["product_id"]), rows["product_id"])]
+    title = together_label if measure == "together" else MEASURE_TITLES.get(measure, measure.capitalize())
+    number = MEASURE_FORMATS.get(measure, ".3f")
+    values = table[measure].to_numpy(dtype=float)
+    details = np.column_stack([
+        [plain_text(value) for value in table.get("title", table["product_id"])],
+        [plain_text(value) for value in table["product_id"]],
+    ])
     figure = go.Figure(go.Bar(
-        x=rows[measure], y=labels, orientation="h", marker_color=COLORS["product"],
-        customdata=np.stack([rows["product_id"]], axis=-1),
-        hovertemplate="%{y} (%{customdata[0]}): %{x:.3f}<extra></extra>",
+        x=values, y=list(table["label"]), orientation="h", marker_color=COLORS["product"],
+        customdata=details, text=[format(value, number) for value in values], textposition="outside",
+        constraintext="none", textfont={"color": MUTED},
+        hovertemplate=f"<b>%{{customdata[0]}}</b> (%{{customdata[1]}})<br>{title}: %{{x:{number}}}<extra></extra>",
     ))
-    figure.update_layout(template=TEMPLATE, height=max(220, 26 * len(rows) + 60), hovermode="closest",
-                         xaxis={"title": {"text": measure.capitalize()}}, yaxis={"showgrid": False})
-    return figure
-
-
-def _short(text: str, length: int) -> str:
-    return text if len(text) <= length else text[:length - 1] + "…"
+    figure.update_layout(template=TEMPLATE, height=max(220, 26 * len(table) + 70), hovermode="closest",
+                         xaxis={"title": {"text": title}, "range": standard.outside_text_range(values),
+                                "tickformat": ".0%" if measure == "confidence" else None, "showgrid": True,
+                                "gridcolor": GRID},
+                         yaxis={"showgrid": False, "type": "category", "autorange": "reversed",
+                                "tickfont": {"color": TEXT}})
+    return finish(figure)

@@ -2,7 +2,9 @@
 
 Figures set `template=TEMPLATE` and take their colours from `COLORS`, so a
 metric has the same colour on every page (revenue is always teal, orders
-always amber). Fonts list CJK faces so Chinese product titles render.
+always amber). Fonts list CJK faces so Chinese product titles render. The
+conventions built on this look (automargins, hover labels, category colours,
+top N plus "Other", one-point series, empty states) are in `standard`.
 """
 
 from __future__ import annotations
@@ -52,7 +54,10 @@ TEMPLATE = go.layout.Template(
         margin={"l": 8, "r": 8, "t": 8, "b": 8, "autoexpand": True},
         height=DEFAULT_HEIGHT,
         hovermode="x unified",
-        hoverlabel={"font": {"family": FONT_FAMILY, "size": 13}, "bgcolor": "white", "bordercolor": GRID},
+        # Plotly draws hover text in the border colour unless a font colour is given, so a light border
+        # alone gives near-white text on white: the font colour is always set.
+        hoverlabel={"font": {"family": FONT_FAMILY, "size": 13, "color": TEXT}, "bgcolor": "white",
+                    "bordercolor": "#CED4DA", "align": "left"},
         legend={
             "orientation": "h",
             "x": 0,
@@ -69,6 +74,9 @@ TEMPLATE = go.layout.Template(
             "linecolor": GRID,
             "ticks": "",
             "tickfont": {"color": MUTED},
+            # A few pixels between the plot and the x labels, so the first one does not touch the y
+            # axis's "0" at the corner.
+            "ticklabelstandoff": 5,
             "automargin": True,
             "title": {"text": ""},
         },
@@ -94,23 +102,7 @@ def money_format(currency_symbol: str = "") -> tuple[str, str]:
 
 
 def empty_figure(message: str) -> go.Figure:
-    """A blank figure that says why it is blank."""
-    figure = go.Figure()
-    figure.update_layout(
-        template=TEMPLATE,
-        height=DEFAULT_HEIGHT,
-        xaxis={"visible": False},
-        yaxis={"visible": False},
-        annotations=[
-            {
-                "text": message,
-                "showarrow": False,
-                "xref": "paper",
-                "yref": "paper",
-                "x": 0.5,
-                "y": 0.5,
-                "font": {"color": MUTED, "size": 14},
-            }
-        ],
-    )
-    return figure
+    """A blank figure that says why it is blank (see `standard.empty_figure`)."""
+    from analytics.charts.standard import empty_figure as standard_empty_figure
+
+    return standard_empty_figure(message)

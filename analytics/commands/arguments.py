@@ -22,23 +22,39 @@ def iso_date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date; write it as YYYY-MM-DD") from None
 
 
+# Counts (users, rows, steps, list lengths) above this are mistakes, and larger ones overflow
+# the 32-bit integers of DuckDB and numpy further down instead of failing here with a sentence.
+MAX_COUNT = 2**31 - 1
+# Durations (windows, horizons) longer than this are mistakes: no shop's data spans a century,
+# and nanosecond arithmetic on 64 bits overflows at about 292 years.
+MAX_DURATION = timedelta(days=36_500)
+
+
 def positive_int(text: str) -> int:
-    """argparse type: a whole number > 0."""
+    """argparse type: a whole number from 1 to MAX_COUNT."""
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value <= 0:
         raise argparse.ArgumentTypeError(f"{text!r} must be greater than zero")
+    if value > MAX_COUNT:
+        raise argparse.ArgumentTypeError(f"{text!r} is too large; give at most {MAX_COUNT:,}")
     return value
 
 
 def duration(text: str) -> timedelta:
-    """argparse type: a duration such as 30m, 1h, 7d or 2w."""
+    """argparse type: a duration such as 30m, 1h, 7d or 2w, at most MAX_DURATION."""
     try:
-        return parse_duration(text)
+        value = parse_duration(text)
     except ShopLensError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
+    except OverflowError:
+        value = None
+    if value is None or value > MAX_DURATION:
+        raise argparse.ArgumentTypeError(
+            f"the duration {text!r} is too long; give at most {MAX_DURATION.days}d (100 years)")
+    return value
 
 
 def duration_days(text: str) -> int:

@@ -25,7 +25,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     build.add_argument(
         "--if-needed", action="store_true",
         help="build only when the warehouse is missing, or holds a sample older than the source files "
-             "or from another schema version; a warehouse of other data is never replaced",
+             "or from another schema version; a warehouse of other data is never replaced, and one that "
+             "cannot be read is restored from its newest readable kept version instead of rebuilt",
     )
     build.set_defaults(handler=run_build)
 
@@ -55,25 +56,60 @@ def build_with_progress(source: Path, target: Path, *, is_sample: bool, label: s
         close()
     rows = ", ".join(f"{name} {count:,}" for name, count in report.source_rows.items())
     print(f"built {report.path} in {report.seconds:.1f} s ({rows})", file=sys.stderr)
+    if report.stale_files_removed:
+        print(f"removed {report.stale_files_removed} partial file(s) left by a killed build or import", file=sys.stderr)
+    if report.replaced is not None:
+        print(f"the warehouse it replaced is kept as version {report.replaced.version_id}; "
+              f"`shoplens restore {report.replaced.version_id}` brings it back", file=sys.stderr)
     unsupported = [c.analysis for c in report.capabilities if not c.is_supported]
     if unsupported:
         print(f"note: this data does not support: {', '.join(unsupported)} (see `shoplens info`)", file=sys.stderr)
+    _schedule_training(target)
     return 0
 
 
+def _schedule_training(target: Path) -> None:
+    """Start training the pages' models for the new data, so no page visit waits on training."""
+    from analytics.models.scheduling import schedule_after_change
+
+    print(schedule_after_change(target), file=sys.stderr)
+
+
 def run_build(arguments: argparse.Namespace) -> int:
-    from analytics.warehouse import needs_sample_rebuild
+    from analytics.warehouse import WarehouseState, inspect_warehouse, needs_sample_rebuild
+    from analytics.warehouse_files import list_versions
 
     target = warehouse_path(arguments)
     source = arguments.source
+    unreadable = inspect_warehouse(target).state is WarehouseState.UNREADABLE
+    readable_versions = [version for version in list_versions(target) if version.is_readable] if unreadable else []
     if arguments.if_needed:
+        if unreadable and readable_versions:
+            return _restore_instead(target, readable_versions[0].version_id)
         reason = needs_sample_rebuild(target, source)
         if reason is None:
             print(f"warehouse {target} is up to date; nothing to do", file=sys.stderr)
             return 0
+        if unreadable:
+            reason += " and no earlier version is kept, so it is rebuilt (imported data must be imported again)"
         print(f"building {target}: {reason}", file=sys.stderr)
+    elif readable_versions:
+        print(f"note: {target} cannot be read; the build replaces it, but its newest readable kept version "
+              f"{readable_versions[0].version_id} may hold imported rows: `shoplens restore "
+              f"{readable_versions[0].version_id}` brings it back", file=sys.stderr)
     is_sample = source.resolve() == DEFAULT_SAMPLE_FOLDER.resolve()
     return build_with_progress(source, target, is_sample=is_sample, label="ShopLens sample data" if is_sample else None)
+
+
+def _restore_instead(target: Path, version_id: str) -> int:
+    from analytics.warehouse import restore_warehouse
+
+    report = restore_warehouse(target, version_id)
+    kept = (f"; the unreadable file is kept as version {report.replaced.version_id}" if report.replaced else "")
+    print(f"{target} could not be read, so instead of rebuilding it (which would lose imported rows) the newest "
+          f"readable kept version was restored: {report.restored.describe()}{kept}", file=sys.stderr)
+    _schedule_training(target)
+    return 0
 
 
 def run_sample(arguments: argparse.Namespace) -> int:

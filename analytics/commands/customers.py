@@ -10,7 +10,7 @@ from analytics.commands.arguments import (
     format_parent, iso_date, positive_int, progress_bar, warehouse_parent, warehouse_path,
 )
 from analytics.commands.filters import add_filter_arguments, resolve_filters
-from analytics.output import render_frame, render_json
+from analytics.output import render_frame, render_json, write_csv
 
 SEGMENT_CHOICES = ("Champions", "Loyal", "Potential loyalist", "New customers", "Promising", "Need attention",
                    "About to sleep", "At risk", "Can't lose them", "Hibernating", "Lost")
@@ -201,7 +201,7 @@ def run_clv(arguments: argparse.Namespace) -> int:
     finally:
         close()
     if arguments.customers_csv is not None:
-        clv.predictions.to_csv(arguments.customers_csv, index=False)
+        write_csv(clv.predictions, arguments.customers_csv)
     document = clv.document() | {"source": source}
     if arguments.format == "json":
         sys.stdout.write(render_json(document))

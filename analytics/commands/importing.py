@@ -17,23 +17,30 @@ from analytics.output import render_frame
 
 def register(commands: argparse._SubParsersAction) -> None:
     """Add the `import`, `imports` and `rejects` commands."""
-    from analytics.importing.presets import PRESETS
+    from analytics.importing.presets import PRESETS, TABLE_PRESETS
 
     presets = "; ".join(f"{name}: {preset.description}" for name, preset in PRESETS.items())
     command = commands.add_parser(
         "import", parents=[warehouse_parent()], help="import real exports (CSV/TSV/Parquet/JSON lines, gzip ok)",
         description="Validate export files and append them to the warehouse in one transaction: a bad file "
-                    "changes nothing, and re-importing a file adds nothing. Presets: " + presets,
+                    "changes nothing, re-importing a file adds nothing, and the replaced warehouse is kept "
+                    "(`shoplens restore`). A folder imports the files in it that fit the preset. Presets: " + presets,
     )
-    command.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="export files")
+    command.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="export files, or a folder of them")
     chosen = command.add_mutually_exclusive_group(required=True)
     chosen.add_argument("--preset", choices=sorted(PRESETS), help="the export's format")
     chosen.add_argument("--mapping", type=Path, metavar="FILE.toml", help="a saved generic mapping (see docs/importing.md)")
+    chosen.add_argument("--table", choices=sorted(TABLE_PRESETS),
+                        help="a file of one canonical table on its own, e.g. a product catalogue "
+                             "(product_id, title, category_path or category, brand, list_price or price)")
+    command.add_argument("--timezone", default=None, metavar="ZONE",
+                         help="read times without an offset as local times in this zone, e.g. Europe/London or "
+                              "America/New_York, and store them as UTC (default: they are UTC already)")
     command.add_argument("--strict", action="store_true", help="fail, changing nothing, if any row is rejected")
     command.add_argument("--dry-run", action="store_true", help="validate and report only; change nothing")
     command.add_argument("--pseudonymize", action="store_true",
-                         help="replace user ids by a keyed hash; the key stays in .shoplens/secret.key "
-                              "(or $SHOPLENS_SECRET_KEY), outside the warehouse")
+                         help="replace user ids by a keyed HMAC before anything is stored or printed; the key stays "
+                              "in <warehouse>.pseudonym-key (or $SHOPLENS_PSEUDONYM_KEY_FILE), outside the warehouse")
     command.add_argument("--save-mapping", type=Path, metavar="FILE.toml",
                          help="also save the preset's (first) mapping as TOML, to edit and reuse with --mapping")
     command.set_defaults(handler=run_import)
@@ -51,31 +58,57 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run_import(arguments: argparse.Namespace) -> int:
+    from analytics.errors import ShopLensError
     from analytics.importing import (
+        StrictImportError,
         get_preset,
         import_files,
         load_mapping,
         preset_from_mapping,
         save_mapping,
     )
+    from analytics.importing.presets import TABLE_PRESETS
+    from analytics.importing.readers import files_fitting
 
     if arguments.mapping is not None:
         preset = preset_from_mapping(load_mapping(arguments.mapping))
+    elif arguments.table is not None:
+        preset = get_preset(TABLE_PRESETS[arguments.table])
     else:
         preset = get_preset(arguments.preset)
     if arguments.save_mapping is not None:
         saved = save_mapping(preset.variants[0], arguments.save_mapping)
         print(f"saved mapping {preset.variants[0].name!r} to {saved}", file=sys.stderr)
-    report = import_files(
-        list(arguments.paths), preset, warehouse_path(arguments), strict=arguments.strict,
-        pseudonymize=arguments.pseudonymize, dry_run=arguments.dry_run,
-    )
+    paths = []
+    for path in arguments.paths:
+        if path.is_dir():
+            fitting, others = files_fitting(path, preset.variants)
+            if not fitting:
+                raise ShopLensError(f"no file in {path} fits the {preset.name} preset; pass the export files themselves")
+            if others:
+                print(f"{path}: importing {', '.join(p.name for p in fitting)}; not in the preset's layouts: "
+                      f"{', '.join(p.name for p in others)}", file=sys.stderr)
+            paths.extend(fitting)
+        else:
+            paths.append(path)
+    try:
+        report = import_files(
+            paths, preset, warehouse_path(arguments), strict=arguments.strict,
+            pseudonymize=arguments.pseudonymize, dry_run=arguments.dry_run, time_zone=arguments.timezone,
+        )
+    except StrictImportError as refused:
+        # The findings are the report, printed as such; the error itself stays one line.
+        print(refused.report.summary(), file=sys.stderr)
+        raise
     print(report.summary(), file=sys.stderr)
     if not report.committed:
         print("dry run: nothing was changed", file=sys.stderr)
         return 0
     print(f"imported {report.rows_loaded:,} row(s) into {report.warehouse} (import {report.import_id}); "
           f"{report.rows_rejected:,} rejected (see `shoplens rejects --import-id {report.import_id}`)", file=sys.stderr)
+    from analytics.models.scheduling import schedule_after_change
+
+    print(schedule_after_change(report.warehouse), file=sys.stderr)
     unsupported = [c.analysis for c in report.capabilities if not c.is_supported]
     if unsupported:
         print(f"note: this data does not support: {', '.join(unsupported)} (see `shoplens info`)", file=sys.stderr)
@@ -107,4 +140,3 @@ def run_rejects(arguments: argparse.Namespace) -> int:
         return 0
     sys.stdout.write(render_frame(frame, arguments.format, title="Rejected rows"))
     return 0
-

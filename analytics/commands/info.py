@@ -29,9 +29,16 @@ def run(arguments: argparse.Namespace) -> int:
         [{"analysis": c.analysis, "is_supported": c.is_supported, "reason": c.reason} for c in info.capabilities.values()]
     )
     if arguments.format == "json":
+        from analytics.warehouse_files import list_versions
+
+        end = info.data_end
         sys.stdout.write(render_json({
             "path": str(info.path), "schema_version": info.schema_version, "data_version": info.data_version,
             "built_at": info.built_at, "source": info.source, "is_sample": info.is_sample,
+            "data_end_date": end.data_end_date if end else None,
+            "complete_data_end_date": end.complete_data_end_date if end else None,
+            "is_last_day_partial": end.is_last_day_partial if end else None,
+            "kept_versions": [version.version_id for version in list_versions(info.path)],
             "capabilities": capabilities.to_dict("records"),
         }))
     else:

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from analytics.commands.arguments import format_parent, positive_int, progress_bar, warehouse_parent, warehouse_path
-from analytics.output import render_frame, render_json
+from analytics.output import render_frame, render_json, write_csv
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -42,8 +42,7 @@ def run(arguments: argparse.Namespace) -> int:
     finally:
         close()
     if arguments.customers_csv is not None:
-        arguments.customers_csv.parent.mkdir(parents=True, exist_ok=True)
-        scores.to_csv(arguments.customers_csv, index=False)
+        write_csv(scores, arguments.customers_csv)
     shown = scores.head(arguments.limit) if arguments.limit else scores
     as_of = scores["as_of"].iloc[0] if len(scores) else None
     if arguments.format == "json":

@@ -96,27 +96,35 @@ class Retention:
         return average[average["segment"] == segment].reset_index(drop=True)
 
     def average_curve(self) -> pd.DataFrame:
-        """Retention averaged over cohorts, weighted by size, per segment and period number.
+        """Retention and revenue per user averaged over cohorts, weighted by size, per segment and period number.
 
-        Only complete periods count, so young cohorts do not pull the tail down.
+        Only complete periods count, so young cohorts do not pull the tail down. The cohorts behind
+        period k are therefore fewer than behind period k - 1 (the youngest drop out), and a
+        cumulative average must not divide cumulative revenue by that shrinking set: when the cohorts
+        still observed at day 29 spent less than the average cohort at day 0, such a "cumulative"
+        curve falls. Instead the revenue *in* period k is averaged over the users of the cohorts
+        complete at k, and those per-period averages are added up (the chain-ladder way), so the
+        curve never decreases while revenue is non-negative and equals the plain average when every
+        cohort is observed for every period.
 
         Returns:
             segment, period_number, cohorts (cohorts with that period complete), users (their
-            size), active_rate and retained_rate (0..1), cumulative_revenue_per_user.
+            size), active_rate and retained_rate (0..1), revenue_per_user (revenue in the period
+            per user of those cohorts) and cumulative_revenue_per_user (its running sum).
         """
         complete = self.matrix[self.matrix["is_complete"]]
         columns = ["segment", "period_number", "cohorts", "users", "active_rate", "retained_rate",
-                   "cumulative_revenue_per_user"]
+                   "revenue_per_user", "cumulative_revenue_per_user"]
         if complete.empty:
             return pd.DataFrame(columns=columns)
-        weighted = complete.assign(
-            cumulative_revenue=complete["cumulative_revenue_per_user"] * complete["cohort_size"])
-        totals = weighted.groupby(["segment", "period_number"], as_index=False).agg(
+        totals = complete.groupby(["segment", "period_number"], as_index=False).agg(
             cohorts=("cohort", "size"), users=("cohort_size", "sum"), active_users=("active_users", "sum"),
-            retained_users=("retained_users", "sum"), cumulative_revenue=("cumulative_revenue", "sum"))
+            retained_users=("retained_users", "sum"), revenue=("revenue", "sum"))
+        totals = totals.sort_values(["segment", "period_number"], kind="stable").reset_index(drop=True)
         totals["active_rate"] = totals["active_users"] / totals["users"]
         totals["retained_rate"] = totals["retained_users"] / totals["users"]
-        totals["cumulative_revenue_per_user"] = totals["cumulative_revenue"] / totals["users"]
+        totals["revenue_per_user"] = totals["revenue"] / totals["users"]
+        totals["cumulative_revenue_per_user"] = totals.groupby("segment")["revenue_per_user"].cumsum()
         return totals[columns]
 
 

@@ -7,5 +7,6 @@
 - `fairness.fairness_report`: metrics and base rates across groups, gaps flagged.
 - `metrics`: ROC AUC, log loss, top-decile lift, MASE, WAPE, NDCG.
 - `cart_conversion.train_cart_model`: the cart-conversion model of the Cart drop-off page.
-- `model.ConversionClassifier`, `explanation.explain_model`: the older cart-page path (kept working).
+- `model.ConversionClassifier`: the cart model's estimator; `explanation`: time split, calibration
+  table and segment explanations.
 """

@@ -1,39 +1,41 @@
-"""Fit a conversion model with a time-based split, measure it, and explain it with SHAP.
+"""Time-split validation, calibration and segment explanations shared by the explanation layer.
 
-`explain_model` is the one entry point every model-backed page uses: it trains
-on the earlier rows, validates on the later ones (ROC AUC, log loss,
-calibration), and computes SHAP values with shap.TreeExplainer on a stated
-sample of the validation rows. The result is a frozen `ModelExplanation` that
-`pages/explanation_panel.py` draws and `analytics/charts/explanations.py`
-turns into figures. SHAP values are in log-odds: for every explained row the
-base value plus the row's SHAP values equals the model's log-odds output; the
-result records the largest deviation (`additivity_max_error`).
+- `time_split` and `calibration_table`: how the cart-conversion trainer
+  (`analytics.explain.cart_conversion.train_cart_model`) validates in time.
+- `explain_segment`: why the model treats one segment as it does (its mean SHAP values against all
+  explained rows), for any `analytics.explain.tree_shap.TrainedExplanation`; the "Explain this
+  chart" panel draws it.
+
+Every model-backed page is explained through `TrainedModel` and `explain_trained`
+(`analytics.explain.tree_shap`). `ModelExplanation` remains only as a data type that
+`analytics/charts/explanations.py` still names in its type hints and tests; nothing produces it.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import shap
-from sklearn.metrics import log_loss, roc_auc_score
 
 from analytics.errors import ShopLensError
-from analytics.explain.model import ConversionClassifier
+
+if TYPE_CHECKING:
+    from analytics.explain.tree_shap import TrainedExplanation
 
 DEFAULT_TEST_SHARE = 0.2
-DEFAULT_SHAP_ROWS = 2_000
 CALIBRATION_BINS = 10
 # Below this many rows per side a split says too little to show.
 MIN_ROWS_PER_SIDE = 50
-ADDITIVITY_TOLERANCE = 1e-6
 
 
 @dataclass(frozen=True)
 class ModelExplanation:
-    """A fitted model's validation metrics and SHAP explanation.
+    """A fitted model's validation metrics and SHAP explanation (the older shape; nothing makes it any more).
+
+    Kept only because `analytics/charts/explanations.py` and its tests still accept it beside
+    `TrainedExplanation`; delete it once they name `TrainedExplanation` alone.
 
     Attributes:
         model_name: machine name, e.g. "cart_conversion".
@@ -169,110 +171,13 @@ def calibration_table(actual: np.ndarray, predicted: np.ndarray, bins: int = CAL
     return table.reset_index()
 
 
-def shap_explain(model: ConversionClassifier, rows: pd.DataFrame) -> tuple[np.ndarray, float, float]:
-    """SHAP values of `rows` with shap.TreeExplainer (path-dependent, log-odds).
-
-    Args:
-        model: a fitted ConversionClassifier.
-        rows: rows with its feature columns.
-
-    Returns:
-        (values rows x features, base value, max additivity error).
-    """
-    matrix = model.encode(rows)
-    explainer = shap.TreeExplainer(model.booster_)
-    values = np.asarray(explainer.shap_values(matrix, check_additivity=False), dtype=float)
-    if values.ndim == 3:  # some shap versions return one slice per class
-        values = values[..., -1]
-    base_value = float(np.ravel(explainer.expected_value)[-1])
-    error = float(np.max(np.abs(base_value + values.sum(axis=1) - model.decision_function(rows)), initial=0.0))
-    return values, base_value, error
-
-
-def explain_model(
-    model: ConversionClassifier,
-    frame: pd.DataFrame,
-    *,
-    model_name: str,
-    target: str,
-    label_column: str,
-    time_column: str,
-    feature_labels: dict[str, str],
-    segment_columns: tuple[str, ...] = (),
-    test_share: float = DEFAULT_TEST_SHARE,
-    shap_rows: int = DEFAULT_SHAP_ROWS,
-    random_state: int = 0,
-) -> ModelExplanation:
-    """Fit `model` on the earlier rows, validate on the later ones and explain it with SHAP.
-
-    Args:
-        model: an unfitted ConversionClassifier whose features are keys of `feature_labels`;
-            it is fitted in place (pass a fresh one; `sklearn.base.clone` makes one).
-        frame: one row per example, with the features, the label and the time.
-        model_name, target: see ModelExplanation.
-        label_column: the 0/1 outcome.
-        time_column: when each row happened; the split is by this time.
-        feature_labels: feature -> label, in the model's column order.
-        segment_columns: columns kept beside the SHAP rows for segment explanations.
-        test_share: share of the latest rows used for validation (0..1).
-        shap_rows: validation rows to explain at most (a seeded random sample), >= 1.
-        random_state: seed for the SHAP sample.
-
-    Returns:
-        A ModelExplanation.
-
-    Raises:
-        ShopLensError: too few rows, or one outcome only, on either side of the split.
-    """
-    started = time.perf_counter()
-    train, test = time_split(frame, time_column, test_share)
-    for side, rows in (("training", train), ("validation", test)):
-        if len(rows) < MIN_ROWS_PER_SIDE or rows[label_column].nunique() < 2:
-            raise ShopLensError(
-                f"the {side} part has {len(rows)} rows with {rows[label_column].nunique()} outcome(s); "
-                f"the model needs at least {MIN_ROWS_PER_SIDE} rows with both outcomes on each side of the "
-                "time split: widen the dates or clear filters"
-            )
-    model.fit(train, train[label_column].astype(int))
-    test_actual = test[label_column].astype(int).to_numpy()
-    test_predicted = model.predict_proba(test)[:, 1]
-    explained = test.sample(n=min(shap_rows, len(test)), random_state=random_state).sort_values(time_column)
-    values, base_value, error = shap_explain(model, explained)
-    features = list(feature_labels)
-    index = pd.RangeIndex(len(explained))
-    feature_values = explained[features].reset_index(drop=True)
-    for name in model.categorical_features:
-        feature_values[name] = feature_values[name].astype(str)
-    return ModelExplanation(
-        model_name=model_name,
-        target=target,
-        feature_labels=dict(feature_labels),
-        categorical_features=tuple(model.categorical_features),
-        train_rows=len(train),
-        test_rows=len(test),
-        training_rows_available=len(frame),
-        split_at=pd.Timestamp(test[time_column].iloc[0]),
-        roc_auc=float(roc_auc_score(test_actual, test_predicted)),
-        log_loss=float(log_loss(test_actual, test_predicted, labels=[0, 1])),
-        base_rate=float(test_actual.mean()),
-        calibration=calibration_table(test_actual, test_predicted),
-        base_value=base_value,
-        shap_values=pd.DataFrame(values, columns=list(model.feature_names_in_), index=index)[features],
-        feature_values=feature_values,
-        segments=explained[list(segment_columns)].reset_index(drop=True).astype(str),
-        predicted=pd.Series(model.predict_proba(explained)[:, 1], index=index, name="predicted"),
-        actual=pd.Series(explained[label_column].astype(int).to_numpy(), index=index, name="actual"),
-        fit_seconds=time.perf_counter() - started,
-        additivity_max_error=error,
-        parameters=model.get_params(),
-    )
-
-
-def explain_segment(explanation: ModelExplanation, column: str, value: str) -> SegmentExplanation:
+def explain_segment(explanation: TrainedExplanation | ModelExplanation, column: str, value: str
+                    ) -> SegmentExplanation:
     """Compare one segment's mean SHAP values with all explained rows'.
 
     Args:
-        explanation: from `explain_model`.
+        explanation: a TrainedExplanation (from `explain_trained`): its segments, SHAP values,
+            feature labels, predictions and outcomes share one index.
         column: one of its segment columns.
         value: the segment's value in that column (as text).
 

@@ -103,7 +103,7 @@ class ConversionClassifier(ClassifierMixin, BaseEstimator):
             early_stopping=False,
             categorical_features=None,
             random_state=self.random_state,
-        ).fit(self.encode(X), target)
+        ).fit(_fill_empty_columns(self.encode(X)), target)
 
     def encode(self, X: pd.DataFrame) -> np.ndarray:
         """The feature matrix the booster sees: numeric columns as floats, categories as codes.
@@ -137,3 +137,19 @@ class ConversionClassifier(ClassifierMixin, BaseEstimator):
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         """0/1 predictions at a 0.5 threshold."""
         return self.classes_[(self.predict_proba(X)[:, 1] >= 0.5).astype(int)]
+
+
+def _fill_empty_columns(matrix: np.ndarray) -> np.ndarray:
+    """`matrix` with every all-missing column set to 0, so the booster can bin it.
+
+    Data without prices (a Taobao click log) or a short window leaves some features missing for every
+    training row, and scikit-learn's binning raises on a column with no values at all. A constant
+    column is never split on, so the fitted trees and their SHAP values ignore the feature, and
+    missing values at prediction time follow the same (unsplit) path.
+    """
+    empty = np.isnan(matrix).all(axis=0) if len(matrix) else np.zeros(matrix.shape[1], dtype=bool)
+    if not empty.any():
+        return matrix
+    filled = matrix.copy()
+    filled[:, empty] = 0.0
+    return filled

@@ -37,6 +37,8 @@ class ModelSpec:
         row_label: what one explained row is, for people ("Cart", "Customer", ...).
         page: the page that uses it, for people.
         aliases: other names its trainer gives the TrainedModel (its cards are recorded under them).
+        analysis: the capability its data needs (`analytics.capabilities.ANALYSES`); the model is offered
+            only where the warehouse supports it, as its page is.
     """
 
     name: str
@@ -46,6 +48,7 @@ class ModelSpec:
     row_label: str
     page: str
     aliases: tuple[str, ...] = ()
+    analysis: str = "overview"
 
     def card_of(self, cards: dict) -> object | None:
         """This model's entry in `cards` (name -> card), looked up by name, then by alias."""
@@ -72,16 +75,17 @@ class ModelAvailability:
 
 MODELS: tuple[ModelSpec, ...] = (
     ModelSpec("cart_conversion", "Cart bought within 24 h", "classification",
-              "analytics.explain.cart_conversion:train_cart_model", "Cart", "Cart drop-off"),
+              "analytics.explain.cart_conversion:train_cart_model", "Cart", "Cart drop-off", analysis="cart_dropoff"),
     ModelSpec("purchase_7d", "Customer buys in the next 7 days", "classification",
-              "analytics.features.predictive:train_purchase_model", "Customer", "Customers"),
+              "analytics.features.predictive:train_purchase_model", "Customer", "Customers", analysis="customers"),
     ModelSpec("churn_28d", "Customer churns (no activity in 28 days)", "classification",
-              "analytics.features.predictive:train_churn_model", "Customer", "Customers"),
+              "analytics.features.predictive:train_churn_model", "Customer", "Customers", analysis="customers"),
     ModelSpec("recommender_ranker", "Recommendation ranker", "ranking",
               "analytics.recommend.hybrid:train_ranker_model", "User and product", "Recommendations",
-              aliases=("recommendation_ranker",)),
+              aliases=("recommendation_ranker",), analysis="recommendations"),
     ModelSpec("forecast_global", "Global demand forecast (LightGBM)", "regression",
-              "analytics.forecasting.global_model:train_global_model", "Series and day", "Forecasts"),
+              "analytics.forecasting.global_model:train_global_model", "Series and day", "Forecasts",
+              analysis="forecasts"),
 )
 
 

@@ -79,7 +79,7 @@ def compare_periods(con: duckdb.DuckDBPyConnection, query: FunnelQuery, filters:
         difference (conversion - conversion_previous), z and p_value (two-proportion z-test; NaN
         for step 1 and where undefined).
     """
-    other = other or filters.previous_period()
+    other = other or filters.comparison_period()
     current = count_funnel(con, query, filters, store)
     previous = count_funnel(con, query, other, store)
     column = query.count_by
@@ -102,3 +102,26 @@ def compare_periods(con: duckdb.DuckDBPyConnection, query: FunnelQuery, filters:
             "difference": conversion - conversion_previous, "z": z, "p_value": p_value,
         })
     return pd.DataFrame(rows).astype({"conversion": float, "difference": float, "z": float, "p_value": float})
+
+
+SIGNIFICANCE_LEVEL = 0.05
+
+
+def conversion_verdict(difference: float, p_value: float, level: float = SIGNIFICANCE_LEVEL) -> str:
+    """A change of conversion in words: "-6.3 pts, significant" or "+0.4 pts, not significant".
+
+    Args:
+        difference: conversion now minus conversion before, as a share (-0.063 is 6.3 points lower).
+        p_value: the two-proportion test's p-value; NaN when the test is undefined.
+        level: the significance level, 0..1.
+
+    Returns:
+        The change in percentage points (one decimal, signed like the other changes) and whether it is significant at
+        `level`; "no earlier data" when there is nothing to compare with.
+    """
+    if difference != difference:
+        return "no earlier data"
+    points = f"{difference * 100:+.1f} pts"
+    if p_value != p_value:
+        return f"{points}, not tested"
+    return f"{points}, {'significant' if p_value < level else 'not significant'}"

@@ -485,8 +485,8 @@ def _slot_of(key, ids, count):
 @jit_inline
 def _walk(first_user, stop_user, user_offsets, times, events, categories, devices, channels,
                           returning, sessions, table, keep_category, keep_device, keep_channel, start_time,
-                          stop_time, n_steps, window, exclusions, by_sessions, kind, breakdown_map, width, shift,
-                          period_days, n_periods, longest, strict):
+                          stop_time, n_steps, window, exclusions, by_sessions, kind, breakdown_map, width, shift_us,
+                          period_us, n_periods, longest, strict):
     """A whole ordered or strict funnel (steps with timing, trend, breakdown) in one pass over a store's users.
 
     Each user's rows are read once, in time order, and drive three state machines of the mode side
@@ -508,7 +508,8 @@ def _walk(first_user, stop_user, user_offsets, times, events, categories, device
         kind: 0 no breakdown; 1 device, 2 channel, 3 category, 4 new vs returning (`store.BREAKDOWN_KINDS`).
         breakdown_map: int64 per code of the breakdown column, its breakdown code (0: other).
         width: breakdown codes, >= 1.
-        shift, period_days: a row's trend period is ((time - start_time) // day + shift) // period_days.
+        shift_us, period_us: a row's trend period is (time - start_time + shift_us) // period_us (microseconds:
+            a day, a week shifted to start on Monday, an hour).
         n_periods: trend periods in [start_time, stop_time).
         longest: the most rows any user has (sizes the per-user tables).
         strict: strict mode (every row in the filters is read), else ordered (step and exclusion rows).
@@ -592,8 +593,8 @@ def _walk(first_user, stop_user, user_offsets, times, events, categories, device
             if time >= period_end:
                 # A user's times never decrease, so the period is worked out (two divisions) only
                 # when it changes, not for every row.
-                period = ((time - start_time) // DAY_US + shift) // period_days
-                period_end = start_time + ((period + 1) * period_days - shift) * DAY_US
+                period = (time - start_time + shift_us) // period_us
+                period_end = start_time + (period + 1) * period_us - shift_us
             for index in range(in_block):
                 key = block_key[index]
                 seen = False
@@ -693,7 +694,7 @@ def _walk(first_user, stop_user, user_offsets, times, events, categories, device
 @jit
 def walk_in_store(first_user, stop_user, user_offsets, times, events, categories, devices, channels, returning,
                   sessions, table, keep_category, keep_device, keep_channel, start_time, stop_time, n_steps, window,
-                  exclusions, by_sessions, kind, breakdown_map, width, shift, period_days, n_periods, longest, strict):
+                  exclusions, by_sessions, kind, breakdown_map, width, shift_us, period_us, n_periods, longest, strict):
     """`_walk` (arguments and results as there), compiled once per mode.
 
     `strict` is passed to `_walk` as a constant, so each mode's copy holds only its own state
@@ -702,9 +703,9 @@ def walk_in_store(first_user, stop_user, user_offsets, times, events, categories
     if strict:
         return _walk(first_user, stop_user, user_offsets, times, events, categories, devices, channels, returning,
                      sessions, table, keep_category, keep_device, keep_channel, start_time, stop_time, n_steps,
-                     window, exclusions, by_sessions, kind, breakdown_map, width, shift, period_days, n_periods,
+                     window, exclusions, by_sessions, kind, breakdown_map, width, shift_us, period_us, n_periods,
                      longest, True)
     return _walk(first_user, stop_user, user_offsets, times, events, categories, devices, channels, returning,
                  sessions, table, keep_category, keep_device, keep_channel, start_time, stop_time, n_steps,
-                 window, exclusions, by_sessions, kind, breakdown_map, width, shift, period_days, n_periods,
+                 window, exclusions, by_sessions, kind, breakdown_map, width, shift_us, period_us, n_periods,
                  longest, False)

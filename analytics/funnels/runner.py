@@ -18,14 +18,15 @@ import pandas as pd
 
 from analytics.filters import Filters
 from analytics.funnels._jit import jit
-from analytics.funnels.core import DAY_MICROSECONDS, DAY_US, KeyLevels, compute_levels, reached_counts
+from analytics.funnels.core import DAY_US, KeyLevels, compute_levels, reached_counts
 from analytics.funnels.events_sql import step_events_sql
 from analytics.funnels.query import FunnelQuery
 
 if TYPE_CHECKING:  # pragma: no cover
     from analytics.funnels.store import EventStore
 
-TrendPeriod = Literal["day", "week"]
+TrendPeriod = Literal["hour", "day", "week"]
+HOUR_US = 3_600_000_000
 HISTOGRAM_BINS = 24
 UNKNOWN_VALUE = "(none)"
 NEW_VS_RETURNING = ("new", "returning")
@@ -136,14 +137,14 @@ def _walked_funnel(query: FunnelQuery, filters: Filters, period: TrendPeriod, st
     The separate passes (steps with timing, trend, breakdown) each re-read millions of rows and built
     arrays over every key; one pass per user reading all three is about twice as fast at 10M events.
     """
-    shift, first_period_start, period_days = _periods(filters, period)
-    walk = store.walk(query, filters, breakdown_values, shift, period_days)
+    shift_us, first_period_start, period_us = _periods(filters, period)
+    walk = store.walk(query, filters, breakdown_values, shift_us, period_us)
     n_steps = len(query.steps)
     breakdown = None
     if query.breakdown is not None:
         breakdown = _breakdown_frame(query, breakdown_values, walk.breakdown_reached)
     return FunnelResult(query, filters, _step_frame(query, walk.reached, walk.durations_us), breakdown,
-                        _trend_frame(walk.entered, walk.converted, first_period_start, period_days),
+                        _trend_frame(walk.entered, walk.converted, first_period_start, period_us, period),
                         _histogram_of(query, _reached_seconds(walk.durations_us[n_steps - 1])))
 
 
@@ -413,7 +414,7 @@ def _breakdown_frame(query: FunnelQuery, values: tuple[str, ...], reached: np.nd
 
 
 def _trend(query: FunnelQuery, events: StepEvents, filters: Filters, period: TrendPeriod) -> pd.DataFrame:
-    """The funnel within each day or week: keys that did step 1 in it, and of those, keys that completed it.
+    """The funnel within each hour, day or week: keys that did step 1 in it, and of those, keys that completed it.
 
     Each period is its own funnel (its key is the user or session and the period), so an attempt does
     not cross into the next period, and every period is counted alike whatever came before it.
@@ -421,7 +422,7 @@ def _trend(query: FunnelQuery, events: StepEvents, filters: Filters, period: Tre
     columns = events.columns
     packed = events.mask_bits > 0
     times = columns["packed_time"] if packed else columns["event_time_us"]  # since filters.start_date
-    shift, first_period_start, period_days = _periods(filters, period)
+    shift_us, first_period_start, period_us = _periods(filters, period)
     base = columns["session_key" if query.count_by == "sessions" else "user_key"]
     width = int(base.max()) + 1 if len(base) else 1
     numbered = False
@@ -429,17 +430,17 @@ def _trend(query: FunnelQuery, events: StepEvents, filters: Filters, period: Tre
         # Rows grouped by user in time order (the event store): a new pair starts exactly where the
         # user or the period changes, found without a table or a division per row.
         numbered = True
-        keys, key_period = _period_keys_by_user(times, events.mask_bits, shift, period_days, base)
+        keys, key_period = _period_keys_by_user(times, events.mask_bits, shift_us, period_us, base)
     elif width <= 4 * len(base) + 1_000_000:
         # One pass numbers the (period, key) pairs instead of sorting or spreading them over
         # periods x keys; it holds whenever each key's periods never decrease, as in day order (how
         # fct_events is stored) and in (user, time) order (the event store), and says when not.
-        numbered, keys, key_period = _period_keys(times, events.mask_bits, shift, period_days, base, width)
+        numbered, keys, key_period = _period_keys(times, events.mask_bits, shift_us, period_us, base, width)
     if numbered:
         dense_keys = len(key_period)
         n_periods = int(key_period.max()) + 1 if len(key_period) else 0
     else:
-        periods = ((times >> events.mask_bits) // DAY_MICROSECONDS + shift) // period_days
+        periods = ((times >> events.mask_bits) + shift_us) // period_us
         n_periods = int(periods.max()) + 1 if len(periods) else 0
         keys, key_period, dense_keys = periods * width + base.astype(np.int64), None, None
     levels = compute_levels(columns["user_key"], columns["packed_time"] if packed else times,
@@ -454,23 +455,33 @@ def _trend(query: FunnelQuery, events: StepEvents, filters: Filters, period: Tre
                    else levels.keys[entered] // width)
     entered_counts = np.bincount(key_periods, minlength=n_periods)
     converted_counts = np.bincount(key_periods[levels.level[entered] == len(query.steps)], minlength=n_periods)
-    return _trend_frame(entered_counts, converted_counts, first_period_start, period_days)
+    return _trend_frame(entered_counts, converted_counts, first_period_start, period_us, period)
 
 
 def _periods(filters: Filters, period: TrendPeriod) -> tuple[int, date, int]:
-    """(shift, first period's start, days per period): a day's period is (days since start + shift) // days."""
+    """(shift, first period's start, period length), times in microseconds since `filters.start_date`.
+
+    A row's period is (time + shift) // length: hours and days from the start date, weeks shifted so
+    that they start on Monday.
+    """
     if period == "week":
         shift = filters.start_date.weekday()  # weeks start on Monday
-        return shift, filters.start_date - timedelta(days=shift), 7
-    return 0, filters.start_date, 1
+        return shift * DAY_US, filters.start_date - timedelta(days=shift), 7 * DAY_US
+    if period == "hour":
+        return 0, filters.start_date, HOUR_US
+    return 0, filters.start_date, DAY_US
 
 
 def _trend_frame(entered_counts: np.ndarray, converted_counts: np.ndarray, first_period_start: date,
-                 period_days: int) -> pd.DataFrame:
-    """`FunnelResult.trend` from the keys entering and converting in each period (none entering: left out)."""
+                 period_us: int, period: TrendPeriod) -> pd.DataFrame:
+    """`FunnelResult.trend` from the keys entering and converting in each period (none entering: left out).
+
+    period_start is a date for days and weeks, a timestamp (UTC, naive) for hours.
+    """
     shown = np.flatnonzero(entered_counts)
+    first = pd.Timestamp(first_period_start) if period == "hour" else first_period_start
     trend = pd.DataFrame({
-        "period_start": [first_period_start + timedelta(days=int(index) * period_days) for index in shown],
+        "period_start": [first + timedelta(microseconds=int(index) * period_us) for index in shown],
         "entered": entered_counts[shown].astype(np.int64),
         "converted": converted_counts[shown].astype(np.int64),
     })
@@ -479,7 +490,7 @@ def _trend_frame(entered_counts: np.ndarray, converted_counts: np.ndarray, first
 
 
 @jit
-def _period_keys_by_user(times, mask_bits, shift, period_days, users):
+def _period_keys_by_user(times, mask_bits, shift_us, period_us, users):
     """Dense numbers for (period, user) pairs over rows grouped by user, each user's in time order.
 
     Returns (number of each row, period of each number); periods as in `_period_keys`.
@@ -493,20 +504,20 @@ def _period_keys_by_user(times, mask_bits, shift, period_days, users):
     for row in range(n):
         time = times[row] >> mask_bits
         if users[row] != previous_user or time >= period_end:
-            period = (time // DAY_US + shift) // period_days
+            period = (time + shift_us) // period_us
             count += 1
             key_period[count] = period
-            period_end = ((period + 1) * period_days - shift) * DAY_US
+            period_end = (period + 1) * period_us - shift_us
             previous_user = users[row]
         numbers[row] = count
     return numbers, key_period[:count + 1]
 
 
 @jit
-def _period_keys(times, mask_bits, shift, period_days, base, width):
+def _period_keys(times, mask_bits, shift_us, period_us, base, width):
     """Dense numbers for (period, key) pairs, when each key's periods never decrease down the rows.
 
-    A row's period is ((time >> mask_bits) // day + shift) // period_days. A key's number is reset
+    A row's period is ((time >> mask_bits) + shift_us) // period_us. A key's number is reset
     whenever its period changes, so two arrays of `width` do, whatever the number of periods.
 
     Returns (whether each key's periods never decrease (else the numbers are unusable), number of
@@ -520,7 +531,7 @@ def _period_keys(times, mask_bits, shift, period_days, base, width):
     count = 0
     for row in range(n):
         key = base[row]
-        period = ((times[row] >> mask_bits) // DAY_US + shift) // period_days
+        period = ((times[row] >> mask_bits) + shift_us) // period_us
         if stamp[key] != period:
             if stamp[key] > period:
                 return False, numbers[:0], key_period[:0]

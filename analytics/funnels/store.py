@@ -174,8 +174,8 @@ class EventStore:
             high = ordered_levels_in_store(middle, self.rows, *arguments)
             return np.maximum(low.result(), high)
 
-    def walk(self, query: FunnelQuery, filters: Filters, breakdown_values: tuple[str, ...], shift: int,
-             period_days: int) -> FunnelWalk:
+    def walk(self, query: FunnelQuery, filters: Filters, breakdown_values: tuple[str, ...], shift_us: int,
+             period_us: int) -> FunnelWalk:
         """An ordered or strict funnel's counts, timings, trend and breakdown in one pass over the stored users.
 
         Equal to `runner.key_levels` (with and without the breakdown) and `runner._trend` over
@@ -187,7 +187,7 @@ class EventStore:
                 or sessions.
             filters: the global filters.
             breakdown_values: as for `events_sql.step_events_sql`.
-            shift, period_days: trend periods are ((days since filters.start_date) + shift) // period_days.
+            shift_us, period_us: trend periods are (microseconds since filters.start_date + shift_us) // period_us.
 
         Returns:
             The FunnelWalk.
@@ -195,7 +195,7 @@ class EventStore:
         kind = BREAKDOWN_KINDS.get(query.breakdown or "", 0)
         start, stop = self.time_range(filters)
         n_steps = len(query.steps)
-        n_periods = (filters.days - 1 + shift) // period_days + 1
+        n_periods = (filters.days * DAY_MICROSECONDS - 1 + shift_us) // period_us + 1
         longest = int(np.diff(self.user_offsets).max()) if self.user_count else 0
         arguments = (self.user_offsets, self.event_time_us, self.event_code, self.category_code, self.device_code,
                      self.channel_code, self.is_returning, self.session_key, self.step_table(query),
@@ -204,7 +204,7 @@ class EventStore:
                      np.array([(exclusion.from_step, exclusion.to_step) for exclusion in query.exclusions],
                               dtype=np.int64).reshape(-1, 2),
                      query.count_by == "sessions", kind, self._breakdown_map(kind, breakdown_values),
-                     len(breakdown_values) + 1, shift, period_days, n_periods, longest,
+                     len(breakdown_values) + 1, shift_us, period_us, n_periods, longest,
                      query.mode == "strict")
         if self.rows < PARALLEL_ROWS:
             parts = [walk_in_store(0, self.user_count, *arguments)]

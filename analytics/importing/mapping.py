@@ -5,11 +5,12 @@ header), and a user can write their own as a TOML file:
 
 ```toml
 name = "my_shop"
-target = "events"              # or "orders"
+target = "events"              # or "orders", "products" (a catalogue), "promotions"
 delimiter = ","                # omit to use the file's extension (.tsv = tab)
 header = "auto"                # "auto", "yes" or "no"
 columns = ["ts", "visitor", "action", "sku"]   # the file's columns, needed when it has no header
 time_format = "unix_milliseconds"             # see TIME_FORMATS, or a strptime pattern like "%d/%m/%Y %H:%M"
+time_zone = "Europe/London"    # times without an offset are local times there (default: UTC)
 null_values = ["", "NA"]
 
 [fields]                       # canonical field = source column
@@ -24,6 +25,10 @@ basket = "cart"
 order = "purchase"
 ```
 
+A field may name several columns (`category = ["department", "aisle"]`):
+category levels are joined with " > ", other text with a space, empty parts
+skipped. `[constants]` gives a field one value for every row (`scope = "all"`).
+
 Column names and values from a mapping never become SQL text: the reader
 renames the file's columns to positional names and every value is bound.
 """
@@ -36,12 +41,14 @@ from dataclasses import dataclass, field
 from dataclasses import fields as dataclass_fields
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from analytics.errors import ShopLensError
 from analytics.schema import EVENT_TYPES
 
-TARGETS = ("events", "orders")
+TARGETS = ("events", "orders", "products", "promotions")
 TIME_FORMATS = ("auto", "unix_seconds", "unix_milliseconds", "unix_microseconds")
+UNIX_TIME_FORMATS = TIME_FORMATS[1:]
 HEADER_MODES = ("auto", "yes", "no")
 
 # Canonical fields a mapping may fill, per target. Extra product fields
@@ -54,7 +61,18 @@ ORDER_FIELDS = (
     "order_id", "user_id", "ordered_at", "product_id", "title", "category", "quantity", "unit_price",
     "line_amount", "discount_amount", "channel", "device",
 )
-REQUIRED_FIELDS = {"events": ("user_id", "event_time"), "orders": ("ordered_at",)}
+PRODUCT_FIELDS = ("product_id", "title", "category", "brand", "list_price")
+PROMOTION_FIELDS = ("promotion_id", "name", "start_date", "end_date", "scope", "scope_value", "discount_rate")
+FIELDS = {"events": EVENT_FIELDS, "orders": ORDER_FIELDS, "products": PRODUCT_FIELDS, "promotions": PROMOTION_FIELDS}
+# A field is required when it is neither mapped to a column nor given as a constant.
+REQUIRED_FIELDS = {
+    "events": ("user_id", "event_time"),
+    "orders": ("ordered_at",),
+    "products": ("product_id",),
+    "promotions": ("promotion_id", "start_date", "end_date", "scope", "discount_rate"),
+}
+# Text fields that may join several columns, and the separator between the parts.
+JOINED_FIELDS = {"category": " > ", "title": " ", "brand": " ", "name": " ", "search_query": " "}
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
 
@@ -64,12 +82,16 @@ class Mapping:
 
     Attributes:
         name: short machine name, lower case with underscores.
-        target: "events" (a behaviour log) or "orders" (order lines).
-        fields: canonical field -> source column name.
+        target: "events" (a behaviour log), "orders" (order lines), "products" (a catalogue) or
+            "promotions".
+        fields: canonical field -> source column name, or a tuple of names whose texts are joined
+            (category levels with " > ", other text with a space; see JOINED_FIELDS).
         columns: the file's columns in order; used to name a headerless file and to recognise the layout.
         delimiter: the CSV separator; None means by extension (tab for .tsv, else comma).
         header: "auto" (a first line naming the mapped columns is a header), "yes" or "no".
-        time_format: one of TIME_FORMATS or a strptime pattern; times are taken as UTC unless they carry an offset.
+        time_format: one of TIME_FORMATS or a strptime pattern.
+        time_zone: IANA name (e.g. "Europe/London") of the local time of times without an offset;
+            None means UTC. Times with an offset and Unix times are absolute; all are stored as UTC.
         time_offset_milliseconds: source column whose milliseconds are added to the time (Diginetica's timeframe).
         event_types: source value (case-insensitive) -> canonical event type; canonical names always map to themselves.
         event_type: a constant event type for logs of one kind (Diginetica has only views).
@@ -78,12 +100,15 @@ class Mapping:
         anonymous_user_from: when user_id is empty, use "anonymous:" plus this column (e.g. the session id).
         category_separator: separator of levels in the category text (REES46 uses ".").
         cancellation_prefix: order ids starting with it are cancellations; their quantities become negative returns.
+        constants: canonical field -> one value for every row (text, as in a file), for fields no column holds.
+        optional_fields: mapped fields whose columns a file may lack (they are then empty); the layout is
+            recognised by the other columns.
         description: one line for people.
     """
 
     name: str
     target: str
-    fields: dict[str, str]
+    fields: dict[str, str | tuple[str, ...]]
     columns: tuple[str, ...] = ()
     delimiter: str | None = None
     header: str = "auto"
@@ -96,19 +121,41 @@ class Mapping:
     anonymous_user_from: str | None = None
     category_separator: str | None = None
     cancellation_prefix: str | None = None
+    constants: dict[str, str] = field(default_factory=dict)
+    time_zone: str | None = None
+    optional_fields: tuple[str, ...] = ()
     description: str = ""
 
     def __post_init__(self) -> None:
         check_mapping(self)
 
+    def columns_of(self, name: str) -> tuple[str, ...]:
+        """The source columns of field `name` (one, several joined, or none)."""
+        value = self.fields.get(name)
+        if value is None:
+            return ()
+        return (value,) if isinstance(value, str) else tuple(value)
+
+    @property
+    def time_field(self) -> str | None:
+        """The field holding the row's time: event_time, ordered_at, or None (catalogues, promotions)."""
+        return {"events": "event_time", "orders": "ordered_at"}.get(self.target)
+
     @property
     def source_columns(self) -> tuple[str, ...]:
         """Every source column the mapping reads, without repeats, in a stable order."""
-        used = list(self.fields.values())
+        used = [column for name in self.fields for column in self.columns_of(name)]
         for extra in (self.time_offset_milliseconds, self.anonymous_user_from):
             if extra is not None:
                 used.append(extra)
         return tuple(dict.fromkeys(used))
+
+    @property
+    def required_columns(self) -> tuple[str, ...]:
+        """The source columns a file must have to be read with this mapping (all but optional fields')."""
+        optional = {column for name in self.optional_fields for column in self.columns_of(name)}
+        required = {column for name in self.fields if name not in self.optional_fields for column in self.columns_of(name)}
+        return tuple(column for column in self.source_columns if column in required or column not in optional)
 
     def event_type_pairs(self) -> tuple[list[str], list[str]]:
         """Return (source values, canonical types), lower-cased, canonical names mapping to themselves."""
@@ -124,13 +171,27 @@ def check_mapping(mapping: Mapping) -> None:
         raise ShopLensError(f"{where}: the name must be lower case letters, digits and underscores, like 'my_shop'")
     if mapping.target not in TARGETS:
         raise ShopLensError(f"{where}: target must be one of {', '.join(TARGETS)}, not {mapping.target!r}")
-    allowed = EVENT_FIELDS if mapping.target == "events" else ORDER_FIELDS
-    unknown = sorted(set(mapping.fields) - set(allowed))
+    allowed = FIELDS[mapping.target]
+    unknown = sorted((set(mapping.fields) | set(mapping.constants)) - set(allowed))
     if unknown:
         raise ShopLensError(f"{where}: unknown canonical field(s) {', '.join(unknown)}; use {', '.join(allowed)}")
-    missing = [name for name in REQUIRED_FIELDS[mapping.target] if name not in mapping.fields]
+    both = sorted(set(mapping.fields) & set(mapping.constants))
+    if both:
+        raise ShopLensError(f"{where}: {', '.join(both)} is both mapped to a column and given as a constant; keep one")
+    for name in mapping.fields:
+        columns = mapping.columns_of(name)
+        if not columns or not all(isinstance(column, str) and column for column in columns):
+            raise ShopLensError(f"{where}: field {name} must name a column, or a list of columns")
+        if len(columns) > 1 and name not in JOINED_FIELDS:
+            raise ShopLensError(f"{where}: only {', '.join(JOINED_FIELDS)} may join several columns, not {name}")
+    not_mapped = sorted(set(mapping.optional_fields) - set(mapping.fields))
+    if not_mapped:
+        raise ShopLensError(f"{where}: optional field(s) {', '.join(not_mapped)} must also be mapped under [fields]")
+    missing = [name for name in REQUIRED_FIELDS[mapping.target]
+               if (name not in mapping.fields or name in mapping.optional_fields) and name not in mapping.constants]
     if missing:
-        raise ShopLensError(f"{where}: map a source column to {', '.join(missing)} under [fields]")
+        raise ShopLensError(f"{where}: map a source column to {', '.join(missing)} under [fields] "
+                            "(or give it under [constants])")
     if mapping.target == "events" and "event_type" not in mapping.fields and mapping.event_type is None:
         raise ShopLensError(f"{where}: map a column to event_type, or set event_type = \"view\" for a log of one kind")
     bad_types = sorted({value for value in mapping.event_types.values() if value not in EVENT_TYPES})
@@ -152,14 +213,27 @@ def check_mapping(mapping: Mapping) -> None:
         raise ShopLensError(
             f"{where}: time_format must be one of {', '.join(TIME_FORMATS)} or a strptime pattern like '%Y-%m-%d %H:%M'"
         )
+    if mapping.time_zone is not None:
+        check_time_zone(mapping.time_zone, where=where)
+
+
+def check_time_zone(name: str, *, where: str = "time zone") -> str:
+    """Return `name` if it is an IANA time zone such as "Europe/London"; raise ShopLensError otherwise."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        raise ShopLensError(
+            f"{where}: {name!r} is not a time zone name; use one like Europe/London, America/New_York or UTC"
+        ) from None
+    return name
 
 
 _SCALAR_KEYS = (
-    "name", "target", "delimiter", "header", "time_format", "time_offset_milliseconds", "event_type",
+    "name", "target", "delimiter", "header", "time_format", "time_zone", "time_offset_milliseconds", "event_type",
     "anonymous_user_from", "category_separator", "cancellation_prefix", "description",
 )
-_LIST_KEYS = ("columns", "ignored_event_types", "null_values")
-_TABLE_KEYS = ("fields", "event_types")
+_LIST_KEYS = ("columns", "ignored_event_types", "null_values", "optional_fields")
+_TABLE_KEYS = ("fields", "event_types", "constants")
 
 
 def mapping_from_dict(data: dict[str, Any], *, origin: str = "mapping") -> Mapping:
@@ -193,8 +267,15 @@ def mapping_from_dict(data: dict[str, Any], *, origin: str = "mapping") -> Mappi
     for key in _TABLE_KEYS:
         if key in data:
             table = data[key]
-            if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
-                raise ShopLensError(f"{origin}: [{key}] must be a table of text values")
+            if key == "fields" and isinstance(table, dict):
+                # A field may name a list of columns (joined); keep lists as tuples.
+                table = {name: tuple(value) if isinstance(value, list) else value for name, value in table.items()}
+            if not isinstance(table, dict) or not all(
+                isinstance(v, str) or (key == "fields" and isinstance(v, tuple) and all(isinstance(i, str) for i in v))
+                for v in table.values()
+            ):
+                raise ShopLensError(f"{origin}: [{key}] must be a table of text values"
+                                    + (" (or lists of column names)" if key == "fields" else ""))
             values[key] = dict(table)
     for key in ("name", "target", "fields"):
         if key not in values:
@@ -234,7 +315,7 @@ def mapping_to_toml(mapping: Mapping) -> str:
         if table:
             lines.append("")
             lines.append(f"[{key}]")
-            lines.extend(f"{_toml_string(name)} = {_toml_string(value)}" for name, value in table.items())
+            lines.extend(f"{_toml_string(name)} = {_toml_value(value)}" for name, value in table.items())
     return "\n".join(lines) + "\n"
 
 
@@ -243,6 +324,12 @@ def save_mapping(mapping: Mapping, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(mapping_to_toml(mapping), encoding="utf-8")
     return path
+
+
+def _toml_value(value: str | tuple[str, ...]) -> str:
+    if isinstance(value, str):
+        return _toml_string(value)
+    return "[" + ", ".join(_toml_string(item) for item in value) + "]"
 
 
 def _toml_string(text: str) -> str:

@@ -132,6 +132,69 @@ GA4 = Mapping(
                 "user_pseudo_id, ...; non-shop events are skipped.",
 )
 
+# The Complete Journey (84.51°): transactions are receipt lines (an order is a basket), the catalogue
+# has a three-level hierarchy and no titles, and campaigns have dates but no discount rates. Times have
+# no zone and appear to be UTC (see its PROVENANCE.md); `--timezone` reads them otherwise.
+COMPLETEJOURNEY_TRANSACTIONS = Mapping(
+    name="completejourney_transactions", target="orders",
+    columns=("household_id", "store_id", "basket_id", "product_id", "quantity", "sales_value", "retail_disc",
+             "coupon_disc", "coupon_match_disc", "week", "transaction_timestamp"),
+    fields={"order_id": "basket_id", "user_id": "household_id", "product_id": "product_id", "quantity": "quantity",
+            "line_amount": "sales_value", "ordered_at": "transaction_timestamp"},
+    header="yes",
+    description="Complete Journey transactions: one order per basket; revenue is sales_value (what the retailer "
+                "receives); free items (sales 0) are kept; zero-quantity lines with sales are reported as revenue "
+                "adjustments.",
+)
+
+COMPLETEJOURNEY_PRODUCTS = Mapping(
+    name="completejourney_products", target="products",
+    columns=("product_id", "manufacturer_id", "department", "brand", "product_category", "product_type",
+             "package_size"),
+    fields={"product_id": "product_id", "category": ("department", "product_category", "product_type"),
+            "title": ("product_type", "package_size"), "brand": "brand"},
+    header="yes",
+    description="Complete Journey products: category department > product category > product type; the title "
+                "is the product type and package size (the data has no product names).",
+)
+
+COMPLETEJOURNEY_CAMPAIGNS = Mapping(
+    name="completejourney_campaigns", target="promotions",
+    columns=("campaign_id", "campaign_type", "start_date", "end_date"),
+    fields={"promotion_id": "campaign_id", "name": "campaign_type", "start_date": "start_date",
+            "end_date": "end_date"},
+    constants={"scope": "all", "discount_rate": "0"},
+    header="yes",
+    description="Complete Journey campaign_descriptions: each campaign becomes a promotion with its dates. The "
+                "data gives no discount rate and campaigns target households, which the promotions table cannot "
+                "hold: scope 'all', discount rate 0 (unknown).",
+)
+
+# A catalogue with canonical or common column names; every column but product_id may be missing.
+PRODUCTS_CANONICAL = Mapping(
+    name="products", target="products",
+    fields={"product_id": "product_id", "title": "title", "category": "category_path", "brand": "brand",
+            "list_price": "list_price"},
+    optional_fields=("title", "category", "brand", "list_price"), header="yes",
+    description="A product catalogue: product_id and any of title, category_path, brand, list_price.",
+)
+PRODUCTS_COMMON = Mapping(
+    name="products_common_names", target="products",
+    fields={"product_id": "product_id", "title": "title", "category": "category", "brand": "brand",
+            "list_price": "price"},
+    optional_fields=("title", "category", "brand", "list_price"), header="yes",
+    description="A product catalogue: product_id and any of title, category (levels joined by ' > '), brand, price.",
+)
+
+PROMOTIONS_CANONICAL = Mapping(
+    name="promotions", target="promotions",
+    fields={"promotion_id": "promotion_id", "name": "name", "start_date": "start_date", "end_date": "end_date",
+            "scope": "scope", "scope_value": "scope_value", "discount_rate": "discount_rate"},
+    optional_fields=("name", "scope_value"), header="yes",
+    description="Promotions with the canonical columns: promotion_id, name, start_date, end_date, scope "
+                "(all, category, product), scope_value, discount_rate (0 to 1).",
+)
+
 PRESETS: dict[str, Preset] = {
     preset.name: preset
     for preset in (
@@ -146,8 +209,19 @@ PRESETS: dict[str, Preset] = {
                (UCI_ONLINE_RETAIL, UCI_ONLINE_RETAIL_II, UCI_DAILY)),
         Preset("shopify", SHOPIFY.description, (SHOPIFY,)),
         Preset("ga4", GA4.description, (GA4,)),
+        Preset("completejourney",
+               "The Complete Journey (84.51°): transactions.csv.gz (orders, one per basket), products.csv.gz "
+               "(the catalogue) and campaign_descriptions.csv.gz (promotions), in one import or separately.",
+               (COMPLETEJOURNEY_TRANSACTIONS, COMPLETEJOURNEY_PRODUCTS, COMPLETEJOURNEY_CAMPAIGNS)),
+        Preset("products", "A product catalogue on its own (also `--table products`): product_id with any of "
+                           "title, category_path or category, brand, list_price or price.",
+               (PRODUCTS_CANONICAL, PRODUCTS_COMMON)),
+        Preset("promotions", PROMOTIONS_CANONICAL.description + " Also `--table promotions`.",
+               (PROMOTIONS_CANONICAL,)),
     )
 }
+# `shoplens import FILE --table NAME`: a file of one canonical table, read with this preset.
+TABLE_PRESETS = {"products": "products", "promotions": "promotions"}
 
 
 def get_preset(name: str) -> Preset:

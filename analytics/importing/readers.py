@@ -1,12 +1,19 @@
 """Reads export files as text columns with their source line.
 
-CSV/TSV (optionally gzip) goes through DuckDB's `read_csv` with every column
-typed VARCHAR and no auto-detection, so nothing is guessed and a bad value is
-a validation finding, not a crash. Malformed lines (too many or too few
-fields, over-long lines) are captured with their line number by DuckDB's
-`store_rejects`. Text that is not UTF-8 (a GBK export, or a file with mixed
-encodings) is transcoded line by line in Python into a temporary UTF-8 file,
-keeping line numbers. Parquet and JSON lines are read natively and cast to text.
+Before anything is staged, each file is scanned once as a stream against the
+import limits (`analytics.importing.limits`), so a decompression bomb or an
+oversized file is refused early. CSV/TSV (optionally gzip) then goes through
+DuckDB's `read_csv` with every column typed VARCHAR and no auto-detection, so
+nothing is guessed and a bad value is a validation finding, not a crash.
+Malformed lines (too many or too few fields, over-long lines) are captured
+with their line number by DuckDB's `store_rejects`. Text that is not UTF-8 (a
+GBK export, or a file with mixed encodings) is transcoded line by line in
+Python into a temporary UTF-8 file, keeping line numbers. Parquet and JSON
+lines are read natively and cast to text.
+
+Messages never quote the file's content or a server path: they name the file
+and say what is wrong in the user's words ("line 3 has 5 fields, the header
+has 4"), because a message may be shown to someone who must not read the file.
 """
 
 from __future__ import annotations
@@ -24,6 +31,13 @@ from pathlib import Path
 import duckdb
 
 from analytics.errors import ShopLensError
+from analytics.importing.limits import (
+    ImportLimits,
+    check_parquet,
+    describe_read_failure,
+    open_binary,
+    scan_file,
+)
 from analytics.importing.mapping import Mapping
 
 MAX_EXAMPLES = 3
@@ -39,7 +53,9 @@ class FileRead:
         path: the file.
         mapping: the layout it was read with.
         rows_read: data rows that parsed into the right number of fields.
-        malformed: (line, reason, text) of lines the CSV reader could not split into the columns.
+        malformed: (line, reason, text) of lines the CSV reader could not split into the columns; the text
+            says what is wrong ("has 5 fields, the header has 4") and, unless `keeps_line_text` is False,
+            quotes the line.
         bad_encoding_lines: lines in no known encoding (read with replacement characters, then rejected).
         gbk_lines: lines that were GBK and were converted to UTF-8.
         has_bom: the file started with a UTF-8 byte-order mark (ignored).
@@ -47,6 +63,10 @@ class FileRead:
         errors_table, scans_table: where DuckDB stores the lines it could not split (CSV only).
         first_data_line: 2 when line 1 is a header.
         temporary_copy: a transcoded UTF-8 copy, deleted by `finish_read`.
+        column_count: fields per line the layout expects (delimited files).
+        delimiter: the field separator (delimited files).
+        keeps_line_text: whether malformed lines are quoted in the rejects (False when ids are pseudonymised:
+            a raw line holds the raw id).
     """
 
     path: Path
@@ -62,6 +82,9 @@ class FileRead:
     scans_table: str | None = None
     first_data_line: int = 1
     temporary_copy: Path | None = None
+    column_count: int = 0
+    delimiter: str = ","
+    keeps_line_text: bool = True
 
 
 def file_format(path: Path) -> str:
@@ -78,7 +101,7 @@ def file_format(path: Path) -> str:
 
 
 def _open_binary(path: Path):
-    return gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")
+    return open_binary(path)
 
 
 def _first_line(path: Path) -> bytes:
@@ -86,7 +109,7 @@ def _first_line(path: Path) -> bytes:
         with _open_binary(path) as handle:
             return handle.readline(_SNIFF_BYTES)
     except (OSError, EOFError, zlib.error) as error:
-        raise ShopLensError(f"cannot read {path}: {error}; check that the file is complete and not corrupt") from None
+        raise ShopLensError(describe_read_failure(error, path.name)) from None
 
 
 def _split_header(line: bytes, delimiter: str) -> list[str]:
@@ -99,6 +122,9 @@ def _split_header(line: bytes, delimiter: str) -> list[str]:
 def choose_variant(path: Path, variants: tuple[Mapping, ...]) -> tuple[Mapping, list[str], bool]:
     """Pick the layout of a delimited file from its first line.
 
+    A layout fits when the header names all its required columns; of those that fit, the one
+    using the most of the file's columns wins (the first on a tie).
+
     Args:
         path: the file.
         variants: the candidate mappings, the first used for a headerless file.
@@ -107,17 +133,22 @@ def choose_variant(path: Path, variants: tuple[Mapping, ...]) -> tuple[Mapping, 
         (mapping, the file's column names, whether the first line is a header).
 
     Raises:
-        ShopLensError: the file is empty, or its header names none of the layouts' columns.
+        ShopLensError: the file is empty, or its header names none of the layouts' columns. The
+            message lists the columns the layouts need, never the file's own header.
     """
     first = _first_line(path)
     if not first.strip():
-        raise ShopLensError(f"{path} is empty; export the data again, with a header row")
-    for mapping in variants:
+        raise ShopLensError(f"{path.name} is empty; export the data again, with a header row")
+    fitting = []
+    for order, mapping in enumerate(variants):
         delimiter = mapping.delimiter or ("\t" if file_format(path) == "tsv" else ",")
         names = _split_header(first, delimiter)
-        folded = {name.lower() for name in names}
-        if mapping.header != "no" and all(column.lower() in folded for column in mapping.source_columns):
-            return mapping, names, True
+        score = fit_score(mapping, names)
+        if mapping.header != "no" and score is not None:
+            fitting.append((-score, order, mapping, names))
+    if fitting:
+        _, _, mapping, names = min(fitting, key=lambda item: item[:2])
+        return mapping, names, True
     default = variants[0]
     delimiter = default.delimiter or ("\t" if file_format(path) == "tsv" else ",")
     names = _split_header(first, delimiter)
@@ -125,21 +156,30 @@ def choose_variant(path: Path, variants: tuple[Mapping, ...]) -> tuple[Mapping, 
         known = {column.lower() for variant in variants for column in variant.columns}
         if not known & {name.lower() for name in names}:
             return default, list(default.columns), False
-    expected = " or ".join(", ".join(variant.source_columns) for variant in variants)
-    raise ShopLensError(
-        f"{path.name}: line 1 has columns {_printable(', '.join(names[:12])) or '(none)'} but preset {default.name!r} needs "
-        f"{expected} (separated by {delimiter!r}); pick the right --preset or write a mapping file"
+    raise ShopLensError(layout_mismatch(path.name, variants, names, delimiter))
+
+
+def fit_score(mapping: Mapping, names: list[str]) -> int | None:
+    """How many of the mapping's columns `names` holds, or None when a required one is missing."""
+    folded = {name.lower() for name in names}
+    required = {column.lower() for column in mapping.required_columns}
+    used = [column.lower() for column in mapping.source_columns]
+    if any(column not in folded for column in required):
+        return None
+    return sum(column in folded for column in used)
+
+
+def layout_mismatch(name: str, variants: tuple[Mapping, ...], names: list[str], delimiter: str | None) -> str:
+    """The message for a file whose columns fit no layout: what is expected, and how many columns it has."""
+    folded = {column.lower() for column in names}
+    closest = min(variants, key=lambda variant: sum(c.lower() not in folded for c in variant.required_columns))
+    missing = [column for column in closest.required_columns if column.lower() not in folded]
+    separated = f" separated by {delimiter!r}" if delimiter else ""
+    return (
+        f"{name}: line 1 has {len(names)} column name(s){separated} but the {closest.name!r} layout needs "
+        f"{', '.join(closest.required_columns)} (missing: {', '.join(missing) or 'none'}); pick the right "
+        "preset or write a mapping file"
     )
-
-
-def _printable(text: str, limit: int = 120) -> str:
-    # Random bytes decode to control characters; show them escaped and cut long headers short.
-    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
-    return shown if len(shown) <= limit else shown[:limit] + "..."
-
-
-def _is_utf8(path: Path) -> bool:
-    return _decodes_as(path, "utf-8")
 
 
 def _decodes_as(path: Path, encoding: str) -> bool:
@@ -152,7 +192,7 @@ def _decodes_as(path: Path, encoding: str) -> bool:
     except UnicodeDecodeError:
         return False
     except (OSError, EOFError, zlib.error) as error:
-        raise ShopLensError(f"cannot read {path}: {error}; check that the file is complete and not corrupt") from None
+        raise ShopLensError(describe_read_failure(error, path.name)) from None
     return True
 
 
@@ -190,8 +230,9 @@ def transcode_to_utf8(path: Path, target: Path, read: FileRead) -> None:
                 read.bad_encoding_lines.append(number)
 
 
-def open_file(path: Path, variants: tuple[Mapping, ...], scratch: Path) -> FileRead:
-    """Choose the file's layout, fix its encoding, and prepare the query that reads it.
+def open_file(path: Path, variants: tuple[Mapping, ...], scratch: Path, *, limits: ImportLimits | None = None,
+              keeps_line_text: bool = True) -> FileRead:
+    """Check the file against the limits, choose its layout, fix its encoding, and prepare the query that reads it.
 
     The query (`read.reader_sql`, parameters in `read.reader_parameters`) yields
     an empty `line` and one text column per mapped slot. It runs once, inside
@@ -202,21 +243,29 @@ def open_file(path: Path, variants: tuple[Mapping, ...], scratch: Path) -> FileR
         path: the export file.
         variants: the layouts to choose from.
         scratch: a folder for transcoded copies.
+        limits: the most the import may read (default: `ImportLimits.from_environment()`).
+        keeps_line_text: quote malformed lines in the rejects (False when ids are pseudonymised).
 
     Returns:
         The FileRead, with encoding findings filled in.
 
     Raises:
-        ShopLensError: the file cannot be read at all (empty, corrupt, wrong layout).
+        ShopLensError: the file cannot be read at all (empty, corrupt, truncated, wrong layout) or
+            crosses a limit.
     """
+    limits = limits or ImportLimits.from_environment()
     kind = file_format(path)
+    if kind == "parquet":
+        check_parquet(path, limits)
+    else:
+        scan = scan_file(path, limits)
     if kind in ("parquet", "jsonl"):
         return _open_native(path, variants, kind)
     mapping, names, has_header = choose_variant(path, variants)
-    read = FileRead(path, mapping)
-    read.has_bom = _first_line(path).startswith(UTF8_BOM)
+    read = FileRead(path, mapping, keeps_line_text=keeps_line_text)
+    read.has_bom = scan.has_bom
     source = path
-    if not _is_utf8(path):
+    if not scan.is_utf8:
         source = scratch / f"{uuid.uuid4().hex}.csv"
         transcode_to_utf8(path, source, read)
         read.temporary_copy = source
@@ -224,7 +273,9 @@ def open_file(path: Path, variants: tuple[Mapping, ...], scratch: Path) -> FileR
     read.errors_table = f"import_errors_{uuid.uuid4().hex}"
     read.scans_table = f"import_scans_{uuid.uuid4().hex}"
     read.first_data_line = 2 if has_header else 1
-    selected = ", ".join(f"c{positions[column]} as \"{slot}\"" for slot, column in _slots(mapping).items())
+    read.column_count = len(names)
+    read.delimiter = mapping.delimiter or ("\t" if kind == "tsv" else ",")
+    selected = ", ".join(_select(slot, positions.get(column)) for slot, column in _slots(mapping).items())
     # Table names are generated here, never taken from input; the path and options are bound.
     # Lines are numbered after the insert, from the rows' positions (see `number_lines`).
     read.reader_sql = (
@@ -235,11 +286,18 @@ def open_file(path: Path, variants: tuple[Mapping, ...], scratch: Path) -> FileR
     )
     read.reader_parameters = {
         "reader_path": str(source), "reader_header": has_header,
-        "reader_delimiter": mapping.delimiter or ("\t" if kind == "tsv" else ","),
+        "reader_delimiter": read.delimiter,
         "reader_columns": {f"c{index}": "VARCHAR" for index in range(1, len(names) + 1)},
         "reader_compression": "gzip" if source.name.lower().endswith(".gz") else "none",
     }
     return read
+
+
+def _select(slot: str, position: int | None, *, cast: bool = False) -> str:
+    # An optional column the file lacks reads as null.
+    if position is None:
+        return f"cast(null as varchar) as \"{slot}\""
+    return f"cast(c{position} as varchar) as \"{slot}\"" if cast else f"c{position} as \"{slot}\""
 
 
 def number_lines(con: duckdb.DuckDBPyConnection, read: FileRead, file_number: int, candidates: str) -> None:
@@ -278,7 +336,8 @@ def finish_read(con: duckdb.DuckDBPyConnection, read: FileRead, file_number: int
         for table in (read.errors_table, read.scans_table):
             con.execute(f"drop table if exists {table}")
     # DuckDB reports a short line once per missing column; keep one reject per line.
-    first_error = {int(line): (int(line), _malformed_reason(kind), text[:500]) for line, kind, text in reversed(malformed)}
+    first_error = {int(line): (int(line), _malformed_reason(kind), describe_malformed(read, kind, text))
+                   for line, kind, text in reversed(malformed)}
     read.malformed = sorted(first_error.values())
     skipped = sorted(first_error)
     if not skipped:
@@ -305,27 +364,66 @@ def _open_native(path: Path, variants: tuple[Mapping, ...], kind: str) -> FileRe
             names = [row[0] for row in probe.execute(f"describe select * from {reader}",
                                                      {"reader_path": str(path)}).fetchall()]
     except duckdb.Error as error:
-        raise ShopLensError(f"cannot read {path.name}: {_first_message_line(error)}; "
-                            "check that the file is complete and not corrupt") from None
-    folded = {name.lower() for name in names}
-    mapping = next((m for m in variants if all(c.lower() in folded for c in m.source_columns)), None)
-    if mapping is None:
-        expected = " or ".join(", ".join(variant.source_columns) for variant in variants)
-        raise ShopLensError(f"{path.name} has columns {_printable(', '.join(names[:12]))} but the preset needs {expected}")
+        raise ShopLensError(describe_duckdb_failure(error, path.name, kind)) from None
+    fitting = [(-score, order, mapping) for order, mapping in enumerate(variants)
+               if (score := fit_score(mapping, names)) is not None]
+    if not fitting:
+        raise ShopLensError(layout_mismatch(path.name, variants, names, None))
+    mapping = min(fitting, key=lambda item: item[:2])[2]
     read = FileRead(path, mapping)
     positions = _positions(mapping, names)
     # Positional column references keep the file's column names out of the SQL text.
-    selected = ", ".join(
-        f"cast(c{positions[column]} as varchar) as \"{slot}\"" for slot, column in _slots(mapping).items()
-    )
+    selected = ", ".join(_select(slot, positions.get(column), cast=True) for slot, column in _slots(mapping).items())
     renamed = ", ".join(f"#{index} as c{index}" for index in range(1, len(names) + 1))
     read.reader_sql = f"select cast(null as bigint) as line, {selected} from (select {renamed} from {reader})"
     read.reader_parameters = {"reader_path": str(path)}
     return read
 
 
+def describe_duckdb_failure(error: Exception, name: str, kind: str) -> str:
+    """Say why DuckDB could not read a file, without quoting its content or a server path."""
+    text = str(error).lower()
+    if "gzip" in text or "zlib" in text or "decompress" in text or "truncated" in text or "end of file" in text:
+        return f"{name} ends early or is damaged: it looks truncated; upload (or copy) it again"
+    label = {"parquet": "a Parquet file", "jsonl": "JSON lines (one JSON object per line)"}.get(kind, "CSV text")
+    return f"{name} cannot be read as {label}; check that it is a complete {label} export"
+
+
+def describe_malformed(read: FileRead, error_type: str, text: str) -> str:
+    """What is wrong with a line the CSV reader could not split, e.g. "has 5 fields, the header has 4".
+
+    The line itself follows only when `read.keeps_line_text` (never for pseudonymised imports).
+    """
+    expected = "the header has" if read.first_data_line == 2 else "the layout has"
+    if error_type in ("TOO MANY COLUMNS", "MISSING COLUMNS"):
+        try:
+            fields = len(next(csv.reader(io.StringIO(text, newline=""), delimiter=read.delimiter), []))
+        except csv.Error:
+            fields = None
+        problem = (f"has {fields} fields, {expected} {read.column_count}" if fields is not None
+                   else f"does not split into {read.column_count} fields")
+    elif error_type == "UNQUOTED VALUE":
+        problem = "has a quote inside an unquoted field"
+    elif error_type == "LINE SIZE OVER MAXIMUM":
+        problem = "is too long"
+    elif error_type == "INVALID ENCODING":
+        problem = "is in no known encoding"
+    else:
+        problem = "does not split into the file's fields"
+    if read.keeps_line_text:
+        return f"{problem}: {text[:500]}"
+    return problem
+
+
 def _slots(mapping: Mapping) -> dict[str, str]:
-    slots = dict(mapping.fields)
+    """Reader column name -> source column: one per mapped field, `<field>__<n>` for each part of a joined one."""
+    slots = {}
+    for name in mapping.fields:
+        columns = mapping.columns_of(name)
+        if len(columns) == 1:
+            slots[name] = columns[0]
+        else:
+            slots.update({f"{name}__{number}": column for number, column in enumerate(columns, start=1)})
     if mapping.time_offset_milliseconds is not None:
         slots["time_offset"] = mapping.time_offset_milliseconds
     if mapping.anonymous_user_from is not None:
@@ -337,7 +435,8 @@ def _positions(mapping: Mapping, names: list[str]) -> dict[str, int]:
     folded: dict[str, int] = {}
     for index, name in enumerate(names, start=1):
         folded.setdefault(name.lower(), index)
-    return {column: folded[column.lower()] for column in mapping.source_columns}
+    # Optional columns the file lacks have no position.
+    return {column: folded[column.lower()] for column in mapping.source_columns if column.lower() in folded}
 
 
 def _malformed_reason(error_type: str) -> str:
@@ -346,10 +445,6 @@ def _malformed_reason(error_type: str) -> str:
     if error_type == "LINE SIZE OVER MAXIMUM":
         return "line too long"
     return "malformed line"
-
-
-def _first_message_line(error: Exception) -> str:
-    return str(error).strip().splitlines()[0]
 
 
 def make_scratch() -> tempfile.TemporaryDirectory:
@@ -368,3 +463,36 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+
+
+def files_fitting(folder: Path, variants: tuple[Mapping, ...]) -> tuple[list[Path], list[Path]]:
+    """Split the export files in `folder` into those whose header fits one of `variants` and the others.
+
+    Args:
+        folder: a folder of exports (CSV/TSV/Parquet/JSON lines, optionally gzip-compressed).
+        variants: the layouts of a preset.
+
+    Returns:
+        (fitting files, other files), each sorted by name; hidden files are ignored.
+    """
+    fitting, others = [], []
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith(".") or not path.is_file():
+            continue
+        if not path.name.lower().removesuffix(".gz").endswith((".csv", ".tsv", ".txt", ".parquet", ".jsonl",
+                                                              ".ndjson", ".json")):
+            others.append(path)
+            continue
+        try:
+            kind = file_format(path)
+            if kind in ("parquet", "jsonl"):
+                _open_native(path, variants, kind)
+            else:
+                mapping, _, has_header = choose_variant(path, variants)
+                if not has_header and len(variants) > 1:
+                    raise ShopLensError("no header")
+        except ShopLensError:
+            others.append(path)
+        else:
+            fitting.append(path)
+    return fitting, others

@@ -1,55 +1,93 @@
 """Turns staged text rows into canonical candidate rows, each with a reject reason or none.
 
 Every rule is a SQL condition of our own; values from the mapping (null
-markers, event-name maps, time patterns, the pseudonymisation key) are bound
-parameters. A row gets the first rule it breaks, in `REJECT_RULES` order.
-Natural keys make re-imports idempotent: an event is the same event when its
-user, time, type, product, session and query are (EVENT_NATURAL_KEY); an
-order line's key is its order id and line number. Purchase events of an
-events import become order lines too (`derive_order_lines`), with order ids
-hashed from their natural key so that re-imports find them again.
+markers, event-name maps, time patterns, constants, the time zone, the
+pseudonymisation pads) are bound parameters. A row gets the first rule it
+breaks, in `REJECT_RULES` order.
+
+Duplicates and natural keys (the rule docs/importing.md states):
+- an event is the same event when its user, time, type, product, session and
+  query (EVENT_NATURAL_KEY) and its order id are; the order id (a basket,
+  transaction or invoice) counts only when the file has one, so two baskets of
+  one household in the same second with the same product stay two events;
+- an order line repeats when a later line of the same order id has the same
+  product, quantity, price and discount; an order line's key in the warehouse
+  is its order id and line number;
+- a product repeats when a later row has the same product id; a promotion when
+  a later row has the same promotion id.
+Purchase events of an events import become order lines too
+(`derive_order_lines`), with order ids hashed from their natural key so that
+re-imports find them again.
 """
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 
 import duckdb
 
 from analytics.errors import ShopLensError
-from analytics.importing.mapping import Mapping
-from analytics.importing.readers import FileRead, number_lines
+from analytics.importing.mapping import JOINED_FIELDS, UNIX_TIME_FORMATS, Mapping
+from analytics.importing.pseudonyms import PseudonymKey, pseudonym_sql
+from analytics.importing.readers import FileRead, describe_duckdb_failure, file_format, number_lines
+from analytics.schema import PROMOTION_SCOPES
 
 # Rules that reject a row, with what they mean; the report and docs list them in this order.
 REJECT_RULES: dict[str, str] = {
     "malformed line": "the line does not split into the file's columns (wrong delimiter, stray quote, too long)",
     "text in an unknown encoding": "the line is neither UTF-8 nor GBK",
-    "missing id": "a user, order or product id is empty",
-    "unparseable timestamp": "the time is empty or not in the mapping's time format",
+    "missing id": "a user, order, product or promotion id is empty",
+    "unparseable timestamp": "the time or date is empty or not in the mapping's time format",
     "unknown event type": "the event name is not in the mapping's event types",
-    "unparseable number": "a quantity, price or amount is not a number",
-    "negative or zero quantity": "an order line that is not a cancellation has quantity <= 0",
-    "negative or zero price": "a price or amount is <= 0",
+    "unknown promotion scope": "a promotion's scope is not one of " + ", ".join(PROMOTION_SCOPES),
+    "unparseable number": "a quantity, price, amount or rate is not a number",
+    "revenue adjustment (zero quantity)": "an order line with quantity 0 but a positive amount: revenue without "
+                                          "units, which an order line cannot hold (the report gives the total)",
+    "negative or zero quantity": "an order line that is not a cancellation has quantity < 0, or 0 and no amount",
+    "negative or zero price": "an event's price is <= 0",
+    "missing or negative price": "an order line's or product's price is empty or below 0 (0 is a free item)",
+    "discount rate outside 0 to 1": "a promotion's discount rate is below 0 or above 1",
+    "end before start": "a promotion ends before it starts",
     "date in the future": "the time is more than a day after the import",
-    "duplicate row": "the same event or order line appears earlier in this import",
+    "duplicate row": "the same event, order line, product or promotion appears earlier in this import",
 }
 UNKNOWN = "(unknown)"
 # What makes an event the same event: who, when, what, on which product, in which visit, for which query.
-# Used on the staged rows and on `source_events`, so both sides must spell it identically.
+# Used on the staged rows and on `source_events`, so both sides must spell it identically. The order id
+# (`source_order_id` staged, `order_id` stored) is compared beside it: see `mark_duplicates_and_keys`.
 EVENT_NATURAL_KEY = (
     "concat_ws('|', user_id, cast(event_time as varchar), event_type, coalesce(product_id, ''), "
     "coalesce(session_id, ''), coalesce(search_query, ''))"
 )
 FUTURE_TOLERANCE = timedelta(days=1)
+# Times that carry their own offset ("... 10:23:45 -0500", "...Z", "... UTC") are absolute; a time zone
+# option applies only to the others. The offset must follow a clock time, so a bare date is never read as one.
+OFFSET_PATTERN = r"\d{2}:\d{2}(:\d{2}(\.\d+)?)?\s*(?i:z|utc|gmt|[+-]\d{2}(:?\d{2})?)\s*$"
 
 
-def _text(slot: str, mapped: bool, mapping: Mapping) -> str:
-    if not mapped:
-        return "cast(null as varchar)"
+def _clean(slot: str, mapping: Mapping) -> str:
     if set(mapping.null_values) <= {""}:
         # The common case, and much cheaper than a list lookup per value.
         return f"nullif(trim({slot}), '')"
     return f"case when list_contains($null_values, trim({slot})) then null else trim({slot}) end"
+
+
+def field_text(name: str, mapping: Mapping) -> str:
+    """SQL for the text of canonical field `name`: its column, its columns joined, its constant, or null."""
+    columns = mapping.columns_of(name)
+    if len(columns) == 1:
+        return _clean(name, mapping)
+    if columns:
+        parts = ", ".join(_clean(f"{name}__{number}", mapping) for number in range(1, len(columns) + 1))
+        return f"nullif(concat_ws({JOINED_FIELDS[name]!r}, {parts}), '')"
+    if name in mapping.constants:
+        return f"nullif(trim(cast($const_{name} as varchar)), '')"
+    return "cast(null as varchar)"
+
+
+def _has(name: str, mapping: Mapping) -> bool:
+    return name in mapping.fields or name in mapping.constants
 
 
 def _time(text: str, mapping: Mapping) -> str:
@@ -68,59 +106,82 @@ def _time(text: str, mapping: Mapping) -> str:
         if mapping.time_format != "auto":
             # A pattern first, then the ISO forms (CSV conversions of the same export differ).
             parsed = f"coalesce(try(cast(try_strptime({text}, $time_format) as timestamp)), {parsed})"
+        if mapping.time_zone is not None:
+            # A time without an offset is a wall-clock time in the mapping's zone: make it UTC.
+            parsed = (f"case when regexp_matches({text}, $offset_pattern) then {parsed} "
+                      f"else try(timezone('UTC', timezone($time_zone, {parsed}))) end")
     if mapping.time_offset_milliseconds is not None:
         parsed = f"({parsed} + to_milliseconds(try_cast(time_offset_text as bigint)))"
     return parsed
 
 
+def _date(text: str, mapping: Mapping) -> str:
+    parsed = f"coalesce(try_cast({text} as date), try(cast(try_cast({text} as timestamp) as date)))"
+    if mapping.time_format not in ("auto", *UNIX_TIME_FORMATS):
+        parsed = f"coalesce(try(cast(try_strptime({text}, $time_format) as date)), {parsed})"
+    return parsed
+
+
 def _user(mapping: Mapping, pseudonymize: bool) -> str:
-    user = "user_id_text" if "user_id" in mapping.fields else f"'{UNKNOWN}'"
+    user = "user_id_text" if _has("user_id", mapping) else f"'{UNKNOWN}'"
     if mapping.anonymous_user_from is not None:
         user = f"coalesce({user}, 'anonymous:' || anonymous_text)"
-    if pseudonymize:
-        # A keyed hash: the key is bound, never stored; the same key gives the same pseudonym.
-        user = f"case when {user} is null or {user} = '{UNKNOWN}' then {user} else 'p_' || left(sha256($secret || {user}), 20) end"
+    if pseudonymize and (_has("user_id", mapping) or mapping.anonymous_user_from is not None):
+        # A keyed HMAC computed here, so the raw id never reaches a table; the key is bound, never stored.
+        user = f"case when {user} is null or {user} = '{UNKNOWN}' then {user} else {pseudonym_sql(user)} end"
     return user
 
 
-def _parameters(mapping: Mapping, file_number: int, secret: str | None, now: datetime) -> dict:
-    sources, canonical = mapping.event_type_pairs()
-    parameters = {
-        "file_number": file_number,
-        "future_limit": (now + FUTURE_TOLERANCE).replace(tzinfo=None),
-    }
-    if not set(mapping.null_values) <= {""}:
+def _parameters(mapping: Mapping, file_number: int, key: PseudonymKey | None, now: datetime) -> dict:
+    # DuckDB refuses parameters a statement does not use, so each is bound only where its SQL needs it.
+    parameters = {"file_number": file_number}
+    if mapping.target in ("events", "orders"):
+        parameters["future_limit"] = (now + FUTURE_TOLERANCE).replace(tzinfo=None)
+    if not set(mapping.null_values) <= {""} and mapping.source_columns:
         parameters["null_values"] = sorted(set(mapping.null_values) | {""})
-    if mapping.time_format not in ("auto", "unix_seconds", "unix_milliseconds", "unix_microseconds"):
+    if mapping.time_format not in ("auto", *UNIX_TIME_FORMATS) and mapping.target != "products":
         parameters["time_format"] = mapping.time_format
+    if mapping.time_zone is not None and mapping.time_format not in UNIX_TIME_FORMATS and mapping.time_field:
+        parameters["time_zone"] = mapping.time_zone
+        parameters["offset_pattern"] = OFFSET_PATTERN
+    for name, value in mapping.constants.items():
+        parameters[f"const_{name}"] = value
     if mapping.target == "events":
         if mapping.event_type is not None:
             parameters["constant_type"] = mapping.event_type
         else:
+            sources, canonical = mapping.event_type_pairs()
             parameters.update({
                 "source_types": sources, "canonical_types": canonical,
                 "ignored_types": [name.lower() for name in mapping.ignored_event_types],
             })
-        if mapping.category_separator is not None:
-            parameters["category_separator"] = mapping.category_separator
-    else:
-        if mapping.cancellation_prefix is not None:
-            parameters["cancellation_prefix"] = mapping.cancellation_prefix
-    if secret is not None:
-        parameters["secret"] = secret
+    if mapping.category_separator is not None and mapping.target in ("events", "orders", "products"):
+        parameters["category_separator"] = mapping.category_separator
+    if mapping.target == "orders" and mapping.cancellation_prefix is not None:
+        parameters["cancellation_prefix"] = mapping.cancellation_prefix
+    if mapping.target == "promotions":
+        parameters["scopes"] = list(PROMOTION_SCOPES)
+    if key is not None and (_has("user_id", mapping) or mapping.anonymous_user_from is not None):
+        parameters.update(key.sql_parameters())
     return parameters
 
 
-_TEXT_SLOTS_EVENTS = ("user_id", "session_id", "event_time", "event_type", "product_id", "quantity", "price",
-                      "search_query", "device", "channel", "category", "brand", "title", "order_id")
-_TEXT_SLOTS_ORDERS = ("order_id", "user_id", "ordered_at", "product_id", "title", "category", "quantity",
-                      "unit_price", "line_amount", "discount_amount", "channel", "device")
+_TEXT_SLOTS = {
+    "events": ("user_id", "session_id", "event_time", "event_type", "product_id", "quantity", "price",
+               "search_query", "device", "channel", "category", "brand", "title", "order_id"),
+    "orders": ("order_id", "user_id", "ordered_at", "product_id", "title", "category", "quantity",
+               "unit_price", "line_amount", "discount_amount", "channel", "device"),
+    "products": ("product_id", "title", "category", "brand", "list_price"),
+    "promotions": ("promotion_id", "name", "start_date", "end_date", "scope", "scope_value", "discount_rate"),
+}
 
 
-def _cleaned(mapping: Mapping, slots: tuple[str, ...], reader_sql: str) -> str:
-    columns = [f"{_text(slot, slot in mapping.fields, mapping)} as {slot}_text" for slot in slots]
-    columns.append(f"{_text('time_offset', mapping.time_offset_milliseconds is not None, mapping)} as time_offset_text")
-    columns.append(f"{_text('anonymous_user', mapping.anonymous_user_from is not None, mapping)} as anonymous_text")
+def _cleaned(mapping: Mapping, reader_sql: str) -> str:
+    columns = [f"{field_text(slot, mapping)} as {slot}_text" for slot in _TEXT_SLOTS[mapping.target]]
+    offset = _clean("time_offset", mapping) if mapping.time_offset_milliseconds is not None else "cast(null as varchar)"
+    anonymous = _clean("anonymous_user", mapping) if mapping.anonymous_user_from is not None else "cast(null as varchar)"
+    columns.append(f"{offset} as time_offset_text")
+    columns.append(f"{anonymous} as anonymous_text")
     # Lines get their numbers after the insert, so lines in no known encoding are marked then (`mark_bad_encoding`).
     return (
         "select $file_number as file_number, line, false as has_bad_encoding, "
@@ -128,33 +189,42 @@ def _cleaned(mapping: Mapping, slots: tuple[str, ...], reader_sql: str) -> str:
     )
 
 
-def _row_text(mapping: Mapping, slots: tuple[str, ...]) -> str:
+def _row_text(mapping: Mapping, pseudonymize: bool) -> str:
     # The values as read, for the report's examples and the rejects table; built only for rejected rows.
-    parts = " || ' | ' || ".join(f"coalesce({slot}_text, '')" for slot in slots if slot in mapping.fields)
-    return f"case when reason is not null then {parts or repr('')} end"
+    # With pseudonymisation the user is shown by pseudonym: a raw id is never stored or printed.
+    parts = []
+    for slot in _TEXT_SLOTS[mapping.target]:
+        if slot not in mapping.fields:
+            continue
+        value = "user_id" if slot == "user_id" and pseudonymize else f"{slot}_text"
+        parts.append(f"coalesce({value}, '')")
+    joined = " || ' | ' || ".join(parts)
+    return f"case when reason is not null then {joined or repr('')} end"
+
+
+def _category(mapping: Mapping) -> str:
+    return ("replace(category_text, $category_separator, ' > ')" if mapping.category_separator is not None
+            else "category_text")
 
 
 def stage_events(
-    con: duckdb.DuckDBPyConnection, read: FileRead, file_number: int, *, secret: str | None, now: datetime
+    con: duckdb.DuckDBPyConnection, read: FileRead, file_number: int, *, key: PseudonymKey | None, now: datetime
 ) -> int:
     """Read one file into `import_events` as canonical candidates with reasons; returns the rows read."""
     mapping = read.mapping
-    time_column = "event_time_text"
     event_type = ("$constant_type" if mapping.event_type is not None else
                   "list_extract($canonical_types, list_position($source_types, lower(event_type_text)))")
     is_ignored = "false" if mapping.event_type is not None else "list_contains($ignored_types, lower(event_type_text))"
-    category = ("replace(category_text, $category_separator, ' > ')" if mapping.category_separator is not None
-                else "category_text")
-    product_required = "product_id" in mapping.fields
+    product_required = "product_id" in mapping.fields and "product_id" not in mapping.optional_fields
     sql = f"""
 insert into import_events by name
-with cleaned as ({_cleaned(mapping, _TEXT_SLOTS_EVENTS, read.reader_sql)}),
+with cleaned as ({_cleaned(mapping, read.reader_sql)}),
 typed as (
     select
         cleaned.*,
-        {_user(mapping, secret is not None)} as user_id,
+        {_user(mapping, key is not None)} as user_id,
         session_id_text as session_id,
-        {_time(time_column, mapping)} as event_time,
+        {_time("event_time_text", mapping)} as event_time,
         {event_type} as event_type,
         {is_ignored} as is_ignored,
         product_id_text as product_id,
@@ -163,7 +233,7 @@ typed as (
         search_query_text as search_query,
         lower(device_text) as device,
         lower(channel_text) as channel,
-        {category} as category_path,
+        {_category(mapping)} as category_path,
         brand_text as brand,
         title_text as title
     from cleaned
@@ -191,52 +261,55 @@ select
     order_id_text as source_order_id,
     false as is_loaded,
     {EVENT_NATURAL_KEY} as natural_key,
-    {_row_text(mapping, _TEXT_SLOTS_EVENTS)} as row_text
+    {_row_text(mapping, key is not None)} as row_text
 from judged
 """
-    return _run(con, sql, read, _parameters(mapping, file_number, secret, now), "import_events")
+    return _run(con, sql, read, _parameters(mapping, file_number, key, now), "import_events")
 
 
 def stage_orders(
-    con: duckdb.DuckDBPyConnection, read: FileRead, file_number: int, *, secret: str | None, now: datetime
+    con: duckdb.DuckDBPyConnection, read: FileRead, file_number: int, *, key: PseudonymKey | None, now: datetime
 ) -> int:
-    """Read one file into `import_order_lines` as canonical candidates with reasons; returns the rows read."""
+    """Read one file into `import_order_lines` as canonical candidates with reasons; returns the rows read.
+
+    A line with quantity 0 and a positive amount is a revenue adjustment: it is rejected with its
+    own reason (an order line cannot carry revenue without units) and its amount is kept in
+    `amount`, so the report can give the total instead of losing it silently. A price of 0 is a
+    free item and is kept.
+    """
     mapping = read.mapping
-    fields = mapping.fields
     is_cancellation = ("coalesce(starts_with(order_id_text, $cancellation_prefix), false)"
                        if mapping.cancellation_prefix is not None else "false")
-    quantity = "try_cast(quantity_text as integer)" if "quantity" in fields else "1"
-    if "unit_price" in fields:
+    quantity = "try_cast(quantity_text as integer)" if _has("quantity", mapping) else "1"
+    if _has("unit_price", mapping):
         unit_price = "try_cast(unit_price_text as double)"
-    elif "line_amount" in fields:
+    elif _has("line_amount", mapping):
         unit_price = "try_cast(line_amount_text as double) / nullif(abs(source_quantity), 0)"
     else:
         unit_price = "cast(null as double)"
-    checks = []
-    for slot in ("order_id", "user_id", "product_id"):
-        if slot in fields:
-            checks.append(f"{slot}_text is null")
+    checks = [f"{slot}_text is null" for slot in ("order_id", "user_id", "product_id") if _has(slot, mapping)]
     missing_id = " or ".join(checks) or "false"
     numbers = " or ".join(
         f"({slot}_text is not null and try_cast({slot}_text as {kind}) is null)"
         for slot, kind in (("quantity", "integer"), ("unit_price", "double"), ("line_amount", "double"),
                            ("discount_amount", "double"))
-        if slot in fields
+        if _has(slot, mapping)
     ) or "false"
-    price_checked = "unit_price" in fields or "line_amount" in fields
+    price_checked = _has("unit_price", mapping) or _has("line_amount", mapping)
     sql = f"""
 insert into import_order_lines by name
-with cleaned as ({_cleaned(mapping, _TEXT_SLOTS_ORDERS, read.reader_sql)}),
+with cleaned as ({_cleaned(mapping, read.reader_sql)}),
 typed as (
     select
         cleaned.*,
         {is_cancellation} as is_cancellation,
-        {_user(mapping, secret is not None)} as user_id,
+        {_user(mapping, key is not None)} as user_id,
         {_time("ordered_at_text", mapping)} as ordered_at,
         coalesce(product_id_text, '{UNKNOWN}') as product_id,
         title_text as title,
-        category_text as category_path,
+        {_category(mapping)} as category_path,
         {quantity} as source_quantity,
+        try_cast(line_amount_text as double) as amount,
         lower(channel_text) as channel,
         lower(device_text) as device
     from cleaned
@@ -257,28 +330,118 @@ judged as (
             when {missing_id} then 'missing id'
             when ordered_at_text is null or ordered_at is null then 'unparseable timestamp'
             when {numbers} then 'unparseable number'
+            when not is_cancellation and source_quantity = 0 and amount > 0 then 'revenue adjustment (zero quantity)'
             when not is_cancellation and source_quantity <= 0 then 'negative or zero quantity'
-            when {str(price_checked).lower()} and (unit_price is null or unit_price <= 0) then 'negative or zero price'
+            when {str(price_checked).lower()} and (unit_price is null or unit_price < 0) then 'missing or negative price'
             when ordered_at > $future_limit then 'date in the future'
         end as reason
     from priced
 )
 select
-    file_number, line, {_row_text(mapping, _TEXT_SLOTS_ORDERS)} as row_text, user_id, ordered_at, product_id, title,
-    category_path, quantity, unit_price, discount_amount, channel, device, is_cancellation, reason,
-    {"order_id_text" if "order_id" in fields else "null"} as source_order_id
+    file_number, line, {_row_text(mapping, key is not None)} as row_text, user_id, ordered_at, product_id, title,
+    category_path, quantity, unit_price, discount_amount, amount, channel, device, is_cancellation, reason,
+    {"order_id_text" if _has("order_id", mapping) else "null"} as source_order_id
 from judged
 """
-    return _run(con, sql, read, _parameters(mapping, file_number, secret, now), "import_order_lines")
+    return _run(con, sql, read, _parameters(mapping, file_number, key, now), "import_order_lines")
+
+
+def stage_products(
+    con: duckdb.DuckDBPyConnection, read: FileRead, file_number: int, *, key: PseudonymKey | None, now: datetime
+) -> int:
+    """Read one catalogue file into `import_products` as canonical candidates with reasons; returns the rows read."""
+    mapping = read.mapping
+    sql = f"""
+insert into import_products by name
+with cleaned as ({_cleaned(mapping, read.reader_sql)}),
+typed as (
+    select
+        cleaned.*,
+        product_id_text as product_id,
+        title_text as title,
+        {_category(mapping)} as category_path,
+        brand_text as brand,
+        try_cast(list_price_text as double) as list_price
+    from cleaned
+),
+judged as (
+    select
+        *,
+        case
+            when has_bad_encoding then 'text in an unknown encoding'
+            when product_id is null then 'missing id'
+            when list_price_text is not null and list_price is null then 'unparseable number'
+            when list_price < 0 then 'missing or negative price'
+        end as reason
+    from typed
+)
+select
+    file_number, line, has_bad_encoding, product_id, title, category_path, brand, list_price, reason,
+    false as is_loaded, false as is_update,
+    {_row_text(mapping, False)} as row_text
+from judged
+"""
+    return _run(con, sql, read, _parameters(mapping, file_number, key, now), "import_products")
+
+
+def stage_promotions(
+    con: duckdb.DuckDBPyConnection, read: FileRead, file_number: int, *, key: PseudonymKey | None, now: datetime
+) -> int:
+    """Read one promotions file into `import_promotions` as canonical candidates with reasons; returns the rows read."""
+    mapping = read.mapping
+    sql = f"""
+insert into import_promotions by name
+with cleaned as ({_cleaned(mapping, read.reader_sql)}),
+typed as (
+    select
+        cleaned.*,
+        promotion_id_text as promotion_id,
+        coalesce(name_text, promotion_id_text) as name,
+        {_date("start_date_text", mapping)} as start_date,
+        {_date("end_date_text", mapping)} as end_date,
+        lower(scope_text) as scope,
+        scope_value_text as scope_value,
+        try_cast(discount_rate_text as double) as discount_rate
+    from cleaned
+),
+judged as (
+    select
+        *,
+        case
+            when has_bad_encoding then 'text in an unknown encoding'
+            when promotion_id is null then 'missing id'
+            when start_date is null or end_date is null then 'unparseable timestamp'
+            when scope is null or not list_contains($scopes, scope) then 'unknown promotion scope'
+            when discount_rate is null then 'unparseable number'
+            when discount_rate < 0 or discount_rate > 1 then 'discount rate outside 0 to 1'
+            when end_date < start_date then 'end before start'
+        end as reason
+    from typed
+)
+select
+    file_number, line, has_bad_encoding, promotion_id, name, start_date, end_date, scope, scope_value,
+    discount_rate, reason, false as is_loaded, false as is_update,
+    {_row_text(mapping, False)} as row_text
+from judged
+"""
+    return _run(con, sql, read, _parameters(mapping, file_number, key, now), "import_promotions")
+
+
+STAGES = {"events": stage_events, "orders": stage_orders, "products": stage_products, "promotions": stage_promotions}
+CANDIDATES = {"events": "import_events", "orders": "import_order_lines", "products": "import_products",
+              "promotions": "import_promotions"}
 
 
 def _run(con: duckdb.DuckDBPyConnection, sql: str, read: FileRead, parameters: dict, candidates: str) -> int:
     try:
         inserted = con.execute(sql, parameters | read.reader_parameters).fetchone()[0]
     except duckdb.Error as error:
-        message = str(error).strip().splitlines()[0]
-        raise ShopLensError(f"cannot read {read.path.name}: {message}; "
-                            "check that the file is complete and uses the preset's format") from None
+        # DuckDB's message can quote the file's text: say what is wrong in our own words instead
+        # (SHOPLENS_DEBUG=1 adds DuckDB's own message, for whoever runs the server).
+        message = describe_duckdb_failure(error, read.path.name, file_format(read.path))
+        if os.environ.get("SHOPLENS_DEBUG"):
+            message += f" [DuckDB: {str(error).strip().splitlines()[0]}]"
+        raise ShopLensError(message) from None
     number_lines(con, read, parameters["file_number"], candidates)
     return inserted
 
@@ -287,8 +450,7 @@ def mark_bad_encoding(con: duckdb.DuckDBPyConnection, file_number: int, candidat
     """Reject the file's rows on lines that were in no known encoding (listed in `import_bad_lines`)."""
     con.execute(
         f"update {candidates} set has_bad_encoding = true, reason = 'text in an unknown encoding', "
-        "row_text = coalesce(row_text, concat_ws(' | ', user_id, product_id, category_path, title)) "
-        "where file_number = $file_number "
+        "row_text = '(the line is in no known encoding)' where file_number = $file_number "
         "and line in (select line from import_bad_lines where file_number = $file_number)",
         {"file_number": file_number},
     )
@@ -306,28 +468,43 @@ def create_candidates(con: duckdb.DuckDBPyConnection) -> None:
     )
     con.execute(
         "create or replace temp table import_order_lines (file_number integer, line bigint, row_text varchar, "
-        "source_order_id varchar, user_id varchar, ordered_at timestamp, product_id varchar, title varchar, "
-        "category_path varchar, quantity integer, unit_price double, discount_amount double, channel varchar, "
-        "device varchar, is_cancellation boolean, reason varchar)"
+        "has_bad_encoding boolean, source_order_id varchar, user_id varchar, ordered_at timestamp, "
+        "product_id varchar, title varchar, category_path varchar, quantity integer, unit_price double, "
+        "discount_amount double, amount double, channel varchar, device varchar, is_cancellation boolean, "
+        "reason varchar)"
+    )
+    con.execute(
+        "create or replace temp table import_products (file_number integer, line bigint, row_text varchar, "
+        "has_bad_encoding boolean, product_id varchar, title varchar, category_path varchar, brand varchar, "
+        "list_price double, is_loaded boolean, is_update boolean, reason varchar)"
+    )
+    con.execute(
+        "create or replace temp table import_promotions (file_number integer, line bigint, row_text varchar, "
+        "has_bad_encoding boolean, promotion_id varchar, name varchar, start_date date, end_date date, "
+        "scope varchar, scope_value varchar, discount_rate double, is_loaded boolean, is_update boolean, "
+        "reason varchar)"
     )
 
 
 def mark_duplicates_and_keys(con: duckdb.DuckDBPyConnection) -> None:
-    """Reject repeats within this import and give order lines their natural keys.
+    """Reject repeats within this import and give order lines their natural keys (see the module docstring).
 
-    Events: a later row with the same natural key (same user, time, type,
-    product, session and query) is a duplicate. Order lines with an order id from the
-    file: a later identical line of the same order is a duplicate. Orders
-    without an id in the file get one per customer, product and time, numbered
+    Orders without an id in the file get one per customer, product and time, numbered
     by their order in the file.
     """
-    con.execute("""
+    # The order id joins the key only when some row has one: a second partition column costs a
+    # tenth of a large import's time, and most event logs have no order ids.
+    has_order_ids = con.execute(
+        "select exists (select 1 from import_events where source_order_id is not null)").fetchone()[0]
+    event_key = "natural_key, coalesce(source_order_id, '')" if has_order_ids else "natural_key"
+    con.execute(f"""
 update import_events set reason = 'duplicate row',
-    row_text = concat_ws(' | ', user_id, cast(event_time as varchar), event_type, product_id, session_id, search_query)
+    row_text = concat_ws(' | ', user_id, cast(event_time as varchar), event_type, product_id, session_id,
+                         search_query, source_order_id)
 from (
     select file_number, line from (
         select file_number, line,
-               row_number() over (partition by natural_key order by file_number, line) as occurrence
+               row_number() over (partition by {event_key} order by file_number, line) as occurrence
         from import_events where reason is null and not is_ignored
     ) where occurrence > 1
 ) as repeats
@@ -347,6 +524,18 @@ from (
     ) where occurrence > 1
 ) as repeats
 where import_order_lines.file_number = repeats.file_number and import_order_lines.line = repeats.line
+""")
+    for table, key in (("import_products", "product_id"), ("import_promotions", "promotion_id")):
+        # Our own table and column names.
+        con.execute(f"""
+update {table} set reason = 'duplicate row', row_text = coalesce(row_text, {key})
+from (
+    select file_number, line from (
+        select file_number, line, row_number() over (partition by {key} order by file_number, line) as occurrence
+        from {table} where reason is null
+    ) where occurrence > 1
+) as repeats
+where {table}.file_number = repeats.file_number and {table}.line = repeats.line
 """)
     con.execute("""
 create or replace temp table import_order_keys as
@@ -370,8 +559,6 @@ select
     cast(row_number() over (partition by order_id order by file_number, line) as integer) as line_number
 from with_order
 """)
-
-
 # Orders derived from purchase events get ids with this prefix, so they can be told from orders read from a file.
 DERIVED_ORDER_PREFIX = "purchase-"
 # Hex digits of SHA-256 kept in a derived order id (96 bits: collisions are negligible at billions of orders).

@@ -177,6 +177,17 @@ def _simulate_chunk(
     carries_quantity = np.isin(events.type, [code["cart"], code["remove_from_cart"], code["purchase"]])
     user_ids = _ids("U", first_user + np.arange(n) + 1, 8)
     session_ids = _ids("S", counters.session + np.arange(len(kept)) + 1, 9)
+    # Orders: one per visit with a purchase, one line per product bought;
+    # computed before the events so each purchase event carries its order id.
+    purchase_at = np.flatnonzero(events.type == code["purchase"])
+    purchase_rank = rank[events.visit[purchase_at]]
+    new_order = np.r_[True, purchase_rank[1:] != purchase_rank[:-1]] if len(purchase_at) else np.zeros(0, bool)
+    order_number = np.cumsum(new_order) - 1
+    order_first = np.flatnonzero(new_order)
+    order_ids = _ids("O", counters.order + np.arange(len(order_first)) + 1, 8)
+    order_visits = events.visit[purchase_at[order_first]]
+    event_order = np.full(len(events.visit), -1)
+    event_order[purchase_at] = order_number
     event_table = pa.table(
         {
             "event_id": pa.array(counters.event + np.arange(len(events.visit)) + 1, pa.int64()),
@@ -190,18 +201,11 @@ def _simulate_chunk(
             "search_query": _take(cat.queries, visits.query[events.visit], events.type == code["search"]),
             "device": _take(canonical.DEVICES, visits.device[events.visit]),
             "channel": _take(canonical.CHANNELS, visits.channel[events.visit]),
+            "order_id": _take(order_ids, np.maximum(event_order, 0), event_order >= 0),
         },
         schema=arrow_schema("events"),
     )
 
-    # Orders: one per visit with a purchase, one line per product bought.
-    purchase_at = np.flatnonzero(events.type == code["purchase"])
-    purchase_rank = rank[events.visit[purchase_at]]
-    new_order = np.r_[True, purchase_rank[1:] != purchase_rank[:-1]] if len(purchase_at) else np.zeros(0, bool)
-    order_number = np.cumsum(new_order) - 1
-    order_first = np.flatnonzero(new_order)
-    order_ids = _ids("O", counters.order + np.arange(len(order_first)) + 1, 8)
-    order_visits = events.visit[purchase_at[order_first]]
     orders = pa.table(
         {
             "order_id": order_ids,

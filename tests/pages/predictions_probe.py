@@ -3,7 +3,7 @@
 import streamlit as st
 
 from analytics.overview import filter_options
-from pages import common, customer_predictions
+from dashboard import common, customer_predictions
 
 warehouse = common.open_warehouse()
 options = common.cached(filter_options)

@@ -40,6 +40,7 @@ final as (
         (select count(*) from sessions) as sessions,
         (select count(*) from orders) as orders,
         (select count(distinct order_date) from orders) as order_days,
+        (select coalesce(date_diff('day', min(order_date), max(order_date)), 0) from orders) as order_span_days,
         (select count(*) from users where order_count >= 2) as repeat_customers,
         (select count(*) from promotions) as promotions,
         (select count(*) from order_items where unit_price is not null) as priced_order_lines,

@@ -17,7 +17,7 @@ import streamlit as st
 from analytics.errors import ShopLensError
 from analytics.filters import Filters
 from analytics.funnels import EventStore, FunnelQuery, FunnelResult, compare_periods, load_event_store, run_funnel
-from pages import common
+from dashboard import common
 
 
 def _warehouse() -> Any:

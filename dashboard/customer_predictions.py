@@ -1,9 +1,9 @@
 """The Customers page's Predictions tab: who is likely to buy this week, who is slipping away, and why.
 
 `pages/customers.py` calls `render(filters)` inside its "Predictions" tab. The
-purchase and churn models train once per warehouse build through the shared
-explanation panel's cache (`explanation_panel.cached_trained`), so the tab and
-its "Explain this chart" panel share one fit. This module draws UI only.
+purchase and churn models are trained once per data build by the background
+worker (jobs `purchase_7d` and `churn_28d`); the tab and its "Explain this chart"
+panel load the same stored reports. This module draws UI only.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import pandas as pd
 import streamlit as st
 
 from analytics.charts import predictions as charts
-from analytics.errors import ShopLensError
 from analytics.explain.trained import TrainedModel
 from analytics.features.predictive import (
     ACTIVE_DAYS,
@@ -23,16 +22,14 @@ from analytics.features.predictive import (
     probability_by_segment,
     probability_distribution,
     score_customers,
-    train_churn_model,
-    train_purchase_model,
 )
 from analytics.filters import Filters
-from pages import common, explanation_panel
+from dashboard import access, common, explanation_panel, model_status
 
 # Segment choices: label -> column. The label is what the URL carries.
 SEGMENTS = {label: column for column, label in SEGMENT_LABELS.items()}
-# Which model the panel explains: label -> (trainer, key).
-EXPLAINED = {"Purchase in 7 days": (train_purchase_model, "purchase"), "Churn in 28 days": (train_churn_model, "churn")}
+# Which model the panel explains: label -> (job name, key).
+EXPLAINED = {"Purchase in 7 days": ("purchase_7d", "purchase"), "Churn in 28 days": ("churn_28d", "churn")}
 # The panel can also explain by the users' region and acquisition channel.
 PANEL_SEGMENT_LABELS = {**SEGMENT_LABELS, "region": "Region", "acquisition_channel": "Acquisition channel"}
 AT_RISK_ROWS = 200
@@ -57,15 +54,14 @@ def render(filters: Filters) -> None:
         filters: the sidebar filters; users are scored as of the day after `end_date` and only those
             with a visit the filters select are shown.
     """
-    try:
-        with st.spinner("Training the purchase and churn models (once per data build)…"):
-            purchase, _ = explanation_panel.cached_trained(train_purchase_model)
-            churn, _ = explanation_panel.cached_trained(train_churn_model)
-    except ShopLensError as error:
-        common.empty_state(str(error), title="Not enough history for predictions",
-                           icon=":material/model_training:")
+    # Both models are trained in the background once per data build; the page only loads them.
+    reports = [model_status.artifact(name, what=what, key=f"predictions_{name}",
+                                     failed_title="Not enough history for predictions")
+               for name, what in (("purchase_7d", "the purchase model"), ("churn_28d", "the churn model"))]
+    if any(report is None for report in reports):
         return
-    scores = _cached_scores(filters, purchase, churn)
+    purchase, churn = (report.trained for report in reports)
+    scores = _cached_scores(filters, reports)
     if scores.empty:
         common.empty_state(
             f"No user with a visit these filters select was active in the {ACTIVE_DAYS} days before "
@@ -119,9 +115,9 @@ def render(filters: Filters) -> None:
     # The panel draws its own two columns, so it gets the page's full width, directly under the chart.
     explained = st.segmented_control("Explain", list(EXPLAINED), default="Churn in 28 days",
                                      key="predictions_explain", bind="query-params", required=True)
-    train, key = EXPLAINED.get(explained or "Churn in 28 days", EXPLAINED["Churn in 28 days"])
-    explanation_panel.show_trained(
-        train, key=f"predictions_{key}", title=f"Why, according to the {key} model",
+    name, key = EXPLAINED.get(explained or "Churn in 28 days", EXPLAINED["Churn in 28 days"])
+    explanation_panel.show_model(
+        name, key=f"predictions_{key}", what=f"the {key} model", title=f"Why, according to the {key} model",
         segment_labels=PANEL_SEGMENT_LABELS, row_label="Customer",
     )
 
@@ -143,6 +139,8 @@ def _metrics(scores: pd.DataFrame, purchase: TrainedModel, churn: TrainedModel) 
 
 
 def _at_risk(scores: pd.DataFrame) -> None:
+    if not access.allowed("view_user_level"):  # the list names customers
+        return
     at_risk = at_risk_customers(scores, limit=len(scores))
     with st.container(border=True):
         with st.container(horizontal=True, horizontal_alignment="distribute", vertical_alignment="top"):
@@ -163,14 +161,17 @@ def _validation_caption(model: TrainedModel) -> str:
             f"{model.validation_rows:,} users, 10 equal-size bins")
 
 
-def _cached_scores(filters: Filters, purchase: TrainedModel, churn: TrainedModel) -> pd.DataFrame:
+def _cached_scores(filters: Filters, reports: list[Any]) -> pd.DataFrame:
     warehouse = common.open_warehouse()
-    return _scores(warehouse.info.data_version, filters, _connection=warehouse.connection,
+    purchase, churn = (report.trained for report in reports)
+    # A retrain (same data version) makes new models: their training time is part of the key.
+    trained_at = tuple(report.card.trained_at for report in reports)
+    return _scores(warehouse.info.data_version, trained_at, filters, _connection=warehouse.connection,
                    _purchase=purchase, _churn=churn)
 
 
 @st.cache_data(max_entries=32, show_spinner="Scoring customers…")
-def _scores(data_version: str, filters: Filters, *, _connection: Any, _purchase: TrainedModel,
-            _churn: TrainedModel) -> pd.DataFrame:
-    # The models are fixed per data version, so the data version and the filters are the whole key.
+def _scores(data_version: str, trained_at: tuple[str, ...], filters: Filters, *, _connection: Any,
+            _purchase: TrainedModel, _churn: TrainedModel) -> pd.DataFrame:
+    # The data version, the models' training times and the filters are the whole key.
     return score_customers(_connection, filters=filters, purchase_model=_purchase, churn_model=_churn)

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import os
+import re
 import threading
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -25,6 +26,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from analytics import formatting
+from analytics.output import safe_csv_bytes
 from analytics.errors import ShopLensError
 # Pages format through `common`; these names are re-exported for them.
 from analytics.formatting import (  # noqa: F401
@@ -35,7 +37,8 @@ from analytics.formatting import (  # noqa: F401
     format_ratio,
     humanize,
 )
-from analytics.filters import Filters
+from analytics.settings import load_settings
+from analytics.filters import COMPARISONS, DATE_PRESETS, Filters, matching_preset, preset_range
 from analytics.overview import FilterOptions, Kpi
 from analytics.warehouse import (
     WarehouseInfo,
@@ -50,7 +53,12 @@ T = TypeVar("T")
 DEFAULT_DAYS = 30
 # Widget keys, which are also the URL query parameters.
 FILTER_KEYS = ("from", "to", "category", "channel", "device")
+COMPARISON_KEY = "compare_with"
+RANGE_KEY = "date_range"
+CUSTOM_RANGE = "Custom"
 _DEFAULTS_KEY = "shoplens_default_dates"
+# The comparison choices as shown (and carried in the URL) -> Filters.comparison.
+COMPARISON_CHOICES = {label.capitalize(): name for name, label in COMPARISONS.items()}
 CURRENCY_ENV = "SHOPLENS_CURRENCY"
 PLOTLY_CONFIG = {
     "displaylogo": False,
@@ -196,10 +204,17 @@ def sidebar_filters(options: FilterOptions) -> Filters | None:
     with st.sidebar:
         header = st.container(horizontal=True, vertical_alignment="center", horizontal_alignment="distribute")
         header.markdown("**Filters**", width="content")
+        # The quick range shows which preset the dates match ("Custom" otherwise); choosing one sets the dates.
+        current = (_date_state("from", defaults[0]), _date_state("to", defaults[1]))
+        st.session_state[RANGE_KEY] = matching_preset(*current, first, last) or CUSTOM_RANGE
+        st.selectbox("Dates", [*DATE_PRESETS, CUSTOM_RANGE], key=RANGE_KEY, on_change=_apply_preset,
+                     args=(first, last), help="Quick ranges end on the last day of the data.")
         start = st.date_input("From", value=defaults[0], min_value=first, max_value=last,
                               key="from", bind="query-params", format="YYYY-MM-DD")
         end = st.date_input("To", value=defaults[1], min_value=first, max_value=last,
                             key="to", bind="query-params", format="YYYY-MM-DD")
+        comparison = st.selectbox("Compare with", list(COMPARISON_CHOICES), key=COMPARISON_KEY, bind="query-params",
+                                  help="What changes on the tiles and the funnel comparison are measured against.")
         categories = st.multiselect("Category", options.categories, key="category", bind="query-params",
                                     placeholder="All categories")
         channels = st.multiselect("Channel", options.channels, key="channel", bind="query-params",
@@ -207,21 +222,42 @@ def sidebar_filters(options: FilterOptions) -> Filters | None:
         devices = st.multiselect("Device", options.devices, key="device", bind="query-params",
                                  placeholder="All devices")
         start, end = start or defaults[0], end or defaults[1]
+        comparison = COMPARISON_CHOICES.get(comparison or "", "previous_period")
         # Drawn last, into the header, so it knows whether anything differs from the defaults.
-        is_default = (start, end) == defaults and not (categories or channels or devices)
+        is_default = ((start, end) == defaults and not (categories or channels or devices)
+                      and comparison == "previous_period")
         header.button("Reset", key="reset_filters", type="tertiary", icon=":material/restart_alt:",
                       on_click=_reset_filters, args=(defaults,), disabled=is_default,
-                      help="Back to the last 30 days of data and every category, channel and device.")
+                      help="Back to the last 30 days of data, the previous period and every category, "
+                           "channel and device.")
         if end < start:
             st.caption(":material/swap_horiz: *From* is after *To*, so the two dates were swapped.")
             start, end = end, start
-    return Filters(start, end, tuple(categories), tuple(channels), tuple(devices))
+    return Filters(start, end, tuple(categories), tuple(channels), tuple(devices), comparison)
+
+
+def _date_state(key: str, default: date) -> date:
+    # Before its widget runs, a bound date is in the session (after the first run) or in the URL.
+    value = st.session_state.get(key)
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(st.query_params.get(key, ""))
+    except ValueError:
+        return default
+
+
+def _apply_preset(first: date, last: date) -> None:
+    preset = st.session_state.get(RANGE_KEY)
+    if preset in DATE_PRESETS:
+        st.session_state["from"], st.session_state["to"] = preset_range(preset, first, last)
 
 
 def _reset_filters(defaults: tuple[date, date]) -> None:
     # Bound widgets are reset through session state; Streamlit then updates the URL.
     start_key, end_key, *list_keys = FILTER_KEYS
     st.session_state[start_key], st.session_state[end_key] = defaults
+    st.session_state[COMPARISON_KEY] = next(iter(COMPARISON_CHOICES))
     for key in list_keys:
         st.session_state[key] = []
 
@@ -236,21 +272,56 @@ def reset_button(label: str = "Clear filters", key: str = "reset_filters_main") 
 # --------------------------------------------------------------------------- page parts
 
 
-def page_header(title: str, info: WarehouseInfo, filters: Filters | None = None) -> None:
-    """Title plus one line on the data: sample or not, period and comparison, source and build time."""
+def page_header(title: str, info: WarehouseInfo, filters: Filters | None = None, *, period: bool = True,
+                comparison: bool = True) -> None:
+    """Title plus one line on the data: sample or not, period, comparison and active filters, source and build.
+
+    Args:
+        title: the page's title.
+        info: the warehouse, for the sample badge, build time and source.
+        filters: the sidebar's filters; the period, what it is compared with and every active category,
+            channel and device filter are shown, so a screenshot or a shared link says what it shows.
+        period: whether the page uses the sidebar's dates (models learning from all history do not).
+        comparison: whether the page compares with the comparison period.
+    """
     st.title(title, anchor=False)
     with st.container(horizontal=True, vertical_alignment="center", gap="small"):
         if info.is_sample:
             st.badge("Sample data", icon=":material/science:", color="orange")
         parts = []
+        if filters is not None and period:
+            compared = filters.comparison_period()
+            parts.append(f"{format_period(filters.start_date, filters.end_date)}" + (
+                f", compared with the {filters.comparison_label} "
+                f"({format_period(compared.start_date, compared.end_date)})" if comparison else ""))
         if filters is not None:
-            previous = filters.previous_period()
-            parts.append(f"{format_period(filters.start_date, filters.end_date)}, "
-                         f"compared with {format_period(previous.start_date, previous.end_date)}")
+            for noun, values in (("Category", filters.categories), ("Channel", filters.channels),
+                                 ("Device", filters.devices)):
+                if values:
+                    parts.append(f"{noun}: {', '.join(values)}")
         if info.built_at is not None:
             built = f"built {format_day(info.built_at)} {info.built_at:%H:%M} UTC"
             parts.append(f"{built} from {Path(info.source).name or info.source}" if info.source else built)
-        st.caption(" · ".join(parts), width="content")
+        st.caption(plain(" · ".join(parts)), width="content")
+
+
+# Characters Markdown gives a meaning to; each is shown as typed when escaped with a backslash.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$=])")
+# Streamlit's :icon: and :colour[...] directives ignore backslashes, and "http://" or "www." start a link.
+_DIRECTIVE_OR_LINK = re.compile(r"(:|www(?=\\\.))", re.IGNORECASE)
+_ZERO_WIDTH_SPACE = "\u200b"
+
+
+def plain(text: object) -> str:
+    """`text` made safe for Streamlit's Markdown: shown as typed, never as markup, links or icons.
+
+    Product titles, categories and file names come from users' data; rendered as Markdown, a title such
+    as `![](http://host/beacon.png)` would make every browser fetch an image. Markdown characters are
+    escaped; after each colon (and in "www.") goes a zero-width space, which stops Streamlit's directives
+    and automatic links and is invisible.
+    """
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
+    return _DIRECTIVE_OR_LINK.sub(lambda match: match.group(0) + _ZERO_WIDTH_SPACE, escaped)
 
 
 KPI_MIN_WIDTH = 130
@@ -265,7 +336,8 @@ def kpi_tile(kpi: Kpi, trend: pd.Series | None = None, *, compared_with: str = "
     st.metric(
         SHORT_LABELS.get(kpi.name, kpi.label),
         format_value(kpi.value, kpi.unit),
-        delta=format_change(change),
+        # No earlier data means no change to show, rather than a grey "—" badge.
+        delta=format_change(change) if change is not None and change == change else None,
         delta_color="normal" if change else "off",
         delta_arrow="auto" if change else "off",
         help=f"{kpi.label} in the {compared_with}: {format_value(kpi.previous_value, kpi.unit)}",
@@ -301,9 +373,9 @@ def chart_card(title: str, figure: go.Figure, data: pd.DataFrame, *, file_name: 
         with st.container(horizontal=True, vertical_alignment="top", horizontal_alignment="distribute",
                           wrap=False):
             with st.container(gap=None):
-                st.markdown(f"**{title}**")
+                st.markdown(f"**{plain(title)}**")
                 if caption:
-                    st.caption(caption)
+                    st.caption(plain(caption))
             st.download_button(
                 "CSV", data=to_csv(data), file_name=f"{file_name}.csv", mime="text/csv",
                 key=f"download_{key}", type="tertiary", icon=":material/download:", on_click="ignore",
@@ -313,8 +385,12 @@ def chart_card(title: str, figure: go.Figure, data: pd.DataFrame, *, file_name: 
 
 
 def empty_state(message: str, *, title: str = "Nothing to show", icon: str = ":material/search_off:") -> None:
-    """A calm info box saying why the page is empty and what to do."""
-    st.info(message, title=title, icon=icon)
+    """A calm info box saying why the page is empty and what to do; the message is shown as plain text.
+
+    Messages often quote data (a step's category, a shopper's id, an engine error naming a value), so
+    they are never read as Markdown.
+    """
+    st.info(plain(message), title=title, icon=icon)
 
 
 def warehouse_problem(info: WarehouseInfo) -> None:
@@ -349,12 +425,52 @@ def no_supported_analyses(info: WarehouseInfo) -> None:
         st.markdown(f"- **{humanize(capability.analysis)}**: {capability.reason}")
 
 
+def signed_in_name() -> str:
+    """Who is using the app: the signed-in e-mail, or the local admin's when sign-in is off ("" when unknown)."""
+    from dashboard.access import current_user
+
+    try:
+        return current_user().email
+    except ShopLensError:
+        return ""
+
+
+def export_button(label: str, data: pd.DataFrame | Callable[[], pd.DataFrame], file_name: str, *, key: str,
+                  what: str, **kwargs: Any) -> None:
+    """A CSV download of people-level rows (user ids, carts, customers) that is written to the audit log.
+
+    Args:
+        label: the button's text.
+        data: the rows, or a function returning them (computed when the page draws the button).
+        file_name: the CSV's name.
+        key: the button's key.
+        what: what the rows are, for the audit log ("users who dropped before step 3").
+        kwargs: passed to `st.download_button` (help, icon, type, disabled, ...).
+    """
+    frame = data() if callable(data) else data
+    # Who and where are worked out now and passed on: the callback runs before the next script run,
+    # outside the page's navigation.
+    st.download_button(label, data=to_csv(frame), file_name=file_name, mime="text/csv", key=key,
+                       on_click=_record_export,
+                       args=(what, file_name, len(frame), signed_in_name() or "unknown", open_warehouse().info.path),
+                       **kwargs)
+
+
+def _record_export(what: str, file_name: str, rows: int, user: str, warehouse: Path) -> None:
+    from analytics import audit
+
+    audit.record("export", user, {"what": what, "file": file_name, "rows": rows}, warehouse=warehouse)
+
+
 # --------------------------------------------------------------------------- numbers
 
 
 def currency_symbol() -> str:
-    """The symbol to put before money, from `$SHOPLENS_CURRENCY` (e.g. "¥"); none by default."""
-    return os.environ.get(CURRENCY_ENV, "").strip()
+    """The symbol to put before money: `$SHOPLENS_CURRENCY`, else the warehouse's settings; none by default."""
+    try:
+        return load_settings(default_warehouse_path()).currency
+    except ShopLensError:
+        return os.environ.get(CURRENCY_ENV, "").strip()
 
 
 def format_money(value: float | None, symbol: str | None = None) -> str:
@@ -368,5 +484,9 @@ def format_value(value: float | None, unit: str) -> str:
 
 
 def to_csv(data: pd.DataFrame) -> bytes:
-    """CSV bytes with a BOM so spreadsheet apps read Chinese titles correctly."""
-    return data.to_csv(index=False).encode("utf-8-sig")
+    """CSV bytes for a download: a BOM so spreadsheet apps read Chinese titles, and no cell a spreadsheet runs.
+
+    Cells that begin like a formula (`=`, `+`, `-`, `@`, tab, carriage return) come from imported titles and
+    ids; `analytics.output.safe_csv_bytes` neutralises them, numbers stay numbers.
+    """
+    return safe_csv_bytes(data)

@@ -2,58 +2,49 @@
 
 How to attach the panel
 -----------------------
-Write a trainer in `analytics/` that takes a warehouse connection first and returns an
-`analytics.explain.trained.TrainedModel` (any task: "classification", "regression",
-"ranking"); every other argument must be hashable (Filters, numbers, strings, tuples).
-Then, in the page, below the chart the model explains:
+Register a job in `analytics/models/jobs.py` whose artifact is a `ModelReport` (a trainer in
+`analytics/` returning an `analytics.explain.trained.TrainedModel`, any task: "classification",
+"regression", "ranking", wrapped with `jobs.model_report`). The background worker trains it once
+per data build (its defaults) or when a page first asks for other parameters. Then, in the page,
+below the chart the model explains:
 
-    from analytics.features.predictive import train_churn_model
-    from pages import explanation_panel
+    from dashboard import explanation_panel
 
-    explanation_panel.show_trained(
-        train_churn_model, key="churn", title="Why customers are predicted to churn",
-        segment_labels={"device": "Device", "is_returning": "New vs returning"},
-        row_label="Customer",
+    explanation_panel.show_model(
+        "churn_28d", key="churn", what="the churn model", title="Why customers are predicted to churn",
+        segment_labels={"device": "Device", "is_returning": "New vs returning"}, row_label="Customer",
     )
 
-Extra positional and keyword arguments go to the trainer:
-`show_trained(train_cart_model, filters, 24.0, key="cart")` calls
-`train_cart_model(connection, filters, 24.0)`. The trainer runs once per warehouse build
-and arguments (`st.cache_resource` keyed on the data version), its SHAP values are
-computed once with it (`analytics.explain.tree_shap.explain_trained`, a stated sample of
-at most 2,000 rows), and the model card is recorded for the Explanations page. The
-cached model and explanation are shared by every session: never modify them.
+Parameters go to the job: `show_model("cart_conversion", cart_params(filters, 24.0), key="cart", ...)`.
+The page never trains: a model not trained yet shows a status box that reruns the page when it is
+ready (`dashboard/model_status.py`); a job that failed (too little data) shows its reason under
+"Not enough data for a model". The stored model and explanation are shared by every session:
+never modify them.
 
 The panel shows the validation metrics for the task, the global SHAP bar chart, the
 beeswarm, the calibration curve (classifiers), a segment explanation (segments are the
 TrainedModel's `segments` columns; `segment_labels` picks and names them), and behind a
 "Look closer" toggle a dependence plot for a chosen feature and a waterfall for a chosen
-row (`row_label` names the rows: "Customer", "Cart", "Day"). A trainer that raises
-`ShopLensError` (too little data) gets a calm "Not enough data for a model" note.
+row (`row_label` names the rows: "Customer", "Cart", "Day").
 
 `key` prefixes every widget key, so two panels on one page need different keys; the
 panel's pickers are bound to the URL under those keys (`?cart_segment_by=device`), so a
 link reproduces the view.
 To draw a TrainedExplanation you already have, call `trained_panel(explanation, key=...)`.
-
-The older `show(fit, ...)` taking a `ModelExplanation` engine function still works.
 This module draws UI only.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import streamlit as st
 
 from analytics.charts import explanations as charts
-from analytics.errors import ShopLensError
-from analytics.explain.cards import METRIC_LABELS, model_card, save_card
-from analytics.explain.explanation import ModelExplanation, explain_segment
-from analytics.explain.trained import TrainedModel
-from analytics.explain.tree_shap import TrainedExplanation, dependence_table, explain_row, explain_trained
-from pages import common
+from analytics.explain.cards import METRIC_LABELS
+from analytics.explain.explanation import explain_segment
+from analytics.explain.tree_shap import TrainedExplanation, dependence_table, explain_row
+from dashboard import access, common, model_status
 
 # Metrics shown as percentages; the rest with three decimals.
 RATIO_METRICS = {"base_rate", "wape"}
@@ -68,105 +59,23 @@ METRIC_HELP = {
 }
 
 
-def cached_explanation(fit: Callable[..., ModelExplanation], *args: Any, **kwargs: Any) -> ModelExplanation:
-    """Run `fit(connection, *args, **kwargs)` once per warehouse build and arguments.
+def show_model(name: str, params: dict[str, Any] | None = None, *, key: str, what: str,
+               title: str = "Why, according to a model", segment_labels: dict[str, str] | None = None,
+               row_label: str | None = None) -> None:
+    """Draw the panel for the stored model `name` (a job whose artifact is a ModelReport).
 
     Args:
-        fit: an engine function returning a ModelExplanation, taking a connection first.
-        args, kwargs: hashable by Streamlit (Filters, numbers, strings, tuples).
-
-    Returns:
-        The shared explanation; treat it as read-only.
-    """
-    warehouse = common.open_warehouse()
-    if not warehouse.ready:
-        raise ShopLensError(warehouse.info.message)
-    name = f"{fit.__module__}.{fit.__qualname__}"
-    return _fit(name, warehouse.info.data_version, args, kwargs, _fit_function=fit, _connection=warehouse.connection)
-
-
-@st.cache_resource(max_entries=32, show_spinner="Fitting the model…")
-def _fit(name: str, data_version: str, args: tuple, kwargs: dict, *,
-         _fit_function: Callable[..., ModelExplanation], _connection: Any) -> ModelExplanation:
-    # `name`, `data_version` and the arguments are the cache key; underscore parameters are not hashed.
-    # cache_resource (not cache_data) because the result is large and only ever read.
-    return _fit_function(_connection, *args, **kwargs)
-
-
-def show(fit: Callable[..., ModelExplanation], *args: Any, key: str, title: str = "Why, according to a model",
-         segment_labels: dict[str, str] | None = None, **kwargs: Any) -> None:
-    """Fit (cached) and draw the panel; says why instead when the data cannot support a model.
-
-    Args:
-        fit, args, kwargs: as for `cached_explanation`.
+        name, params: the job and its parameters (None: the defaults every page opens with).
         key: a prefix for widget keys, unique on the page.
-        title: the panel's heading.
-        segment_labels: segment column -> label for the segment picker; defaults to the columns.
-    """
-    st.subheader(title, anchor=False)
-    try:
-        explanation = cached_explanation(fit, *args, **kwargs)
-    except ShopLensError as error:
-        common.empty_state(str(error), title="Not enough data for a model", icon=":material/model_training:")
-        return
-    explanation_panel(explanation, key=key, segment_labels=segment_labels)
-
-
-# --------------------------------------------------------------------------- any TrainedModel
-
-
-def cached_trained(train: Callable[..., TrainedModel], *args: Any, **kwargs: Any
-                   ) -> tuple[TrainedModel, TrainedExplanation]:
-    """Run `train(connection, *args, **kwargs)` and explain it, once per warehouse build and arguments.
-
-    Args:
-        train: a trainer returning a TrainedModel, taking a connection first.
-        args, kwargs: hashable by Streamlit (Filters, numbers, strings, tuples).
-
-    Returns:
-        (the trained model, its SHAP explanation); shared by every session, treat as read-only.
-
-    Raises:
-        ShopLensError: the warehouse is not ready or the trainer refused the data.
-    """
-    warehouse = common.open_warehouse()
-    if not warehouse.ready:
-        raise ShopLensError(warehouse.info.message)
-    name = f"{train.__module__}.{train.__qualname__}"
-    return _fit_trained(name, warehouse.info.data_version, str(warehouse.info.path), args, kwargs,
-                        _train=train, _connection=warehouse.connection)
-
-
-@st.cache_resource(max_entries=32, show_spinner="Fitting and explaining the model…")
-def _fit_trained(name: str, data_version: str, warehouse_path: str, args: tuple, kwargs: dict, *,
-                 _train: Callable[..., TrainedModel], _connection: Any) -> tuple[TrainedModel, TrainedExplanation]:
-    # Everything but the underscore parameters is the cache key. A failed fit raises and is not cached.
-    trained = _train(_connection, *args, **kwargs)
-    explanation = explain_trained(trained)
-    # Record the card so the Explanations page and `shoplens explain --list` see what was trained.
-    save_card(model_card(trained, explanation), Path(warehouse_path))
-    return trained, explanation
-
-
-def show_trained(train: Callable[..., TrainedModel], *args: Any, key: str,
-                 title: str = "Why, according to a model", segment_labels: dict[str, str] | None = None,
-                 row_label: str | None = None, **kwargs: Any) -> None:
-    """Train (cached), explain and draw the panel; says why instead when the data cannot support a model.
-
-    Args:
-        train, args, kwargs: as for `cached_trained`.
-        key: a prefix for widget keys, unique on the page.
+        what: what the model is, for people ("the cart model"), in the status box.
         title: the panel's heading.
         segment_labels: segment column -> label for the segment picker; defaults to every segment column.
         row_label: what one row is, for people ("Customer", "Cart"); defaults to "Row".
     """
     st.subheader(title, anchor=False)
-    try:
-        _, explanation = cached_trained(train, *args, **kwargs)
-    except ShopLensError as error:
-        common.empty_state(str(error), title="Not enough data for a model", icon=":material/model_training:")
-        return
-    trained_panel(explanation, key=key, segment_labels=segment_labels, row_label=row_label)
+    report = model_status.artifact(name, params, what=what, key=key)
+    if report is not None:
+        trained_panel(report.explanation, key=key, segment_labels=segment_labels, row_label=row_label)
 
 
 def trained_panel(explanation: TrainedExplanation, *, key: str, segment_labels: dict[str, str] | None = None,
@@ -263,6 +172,9 @@ def dependence_section(explanation: TrainedExplanation, key: str) -> None:
 
 def row_section(explanation: TrainedExplanation, key: str, row_label: str | None = None) -> None:
     """A row picker (highest predictions first) and that row's SHAP waterfall."""
+    if not access.allowed("view_user_level"):  # a row is one shopper, cart or order
+        st.caption(":material/lock: Explanations of single rows need the analyst role.")
+        return
     label = row_label or "Row"
     order = explanation.predicted.to_numpy().argsort(kind="stable")[::-1]
     ids = [explanation.row_ids()[position] for position in order]
@@ -282,63 +194,11 @@ def row_section(explanation: TrainedExplanation, key: str, row_label: str | None
     )
 
 
-def _output_word(explanation: TrainedExplanation | ModelExplanation) -> str:
+def _output_word(explanation: TrainedExplanation) -> str:
     return {"classification": "chance", "regression": "prediction", "ranking": "score"}.get(explanation.task, "output")
 
 
-# --------------------------------------------------------------------------- the older ModelExplanation panel
-
-
-def explanation_panel(explanation: ModelExplanation, *, key: str,
-                      segment_labels: dict[str, str] | None = None) -> None:
-    """Draw a fitted explanation: metrics, SHAP bar and beeswarm, calibration and a segment explanation.
-
-    Args:
-        explanation: from `analytics.explain.explanation.explain_model` (not modified).
-        key: a prefix for widget keys, unique on the page.
-        segment_labels: segment column -> label for the segment picker.
-    """
-    st.caption(
-        f"A gradient-boosted model predicts **{explanation.target}**. It learned from "
-        f"{explanation.train_rows:,} rows before {explanation.split_at:%d %b %Y %H:%M} and is validated on the "
-        f"{explanation.test_rows:,} later rows"
-        + (f" (a sample of {explanation.train_rows + explanation.test_rows:,} of "
-           f"{explanation.training_rows_available:,} rows)"
-           if explanation.training_rows_available > explanation.train_rows + explanation.test_rows else "")
-        + f". SHAP values explain a sample of {explanation.shap_rows:,} validation rows, in log-odds."
-    )
-    with st.container(horizontal=True, gap="small"):
-        st.metric("ROC AUC", f"{explanation.roc_auc:.3f}", border=True,
-                  help="On the later rows the model never saw: 0.5 is chance, 1 is perfect.")
-        st.metric("Log loss", f"{explanation.log_loss:.3f}", border=True,
-                  help="On the later rows; lower is better.")
-        st.metric("Base rate", common.format_ratio(explanation.base_rate), border=True,
-                  help=f"Share of the later rows {explanation.target}.")
-        st.metric("Fit time", f"{explanation.fit_seconds:.1f} s", border=True,
-                  help="Fitting, validation and SHAP together; cached until the data is rebuilt.")
-
-    importance, swarm = st.columns(2)
-    with importance:
-        common.chart_card("What matters most", charts.shap_bar_figure(explanation),
-                          charts.importance_table(explanation), file_name=f"{key}-shap-importance",
-                          caption="Mean |SHAP value| per feature", key=f"{key}_shap_bar")
-    with swarm:
-        common.chart_card("How each feature pushes", charts.shap_beeswarm_figure(explanation),
-                          explanation.shap_values.rename(columns=explanation.feature_labels),
-                          file_name=f"{key}-shap-values",
-                          caption="One dot per row: right raises the chance, red means a high value",
-                          key=f"{key}_shap_beeswarm")
-
-    calibration, segment_column = st.columns(2)
-    with calibration:
-        common.chart_card("Calibration", charts.calibration_figure(explanation), explanation.calibration,
-                          file_name=f"{key}-calibration", caption="Predicted against observed, later rows",
-                          key=f"{key}_calibration")
-    with segment_column:
-        _segment_explanation(explanation, key, segment_labels)
-
-
-def _segment_explanation(explanation: ModelExplanation | TrainedExplanation, key: str,
+def _segment_explanation(explanation: TrainedExplanation, key: str,
                          segment_labels: dict[str, str] | None) -> None:
     labels = segment_labels or {column: common.humanize(column) for column in explanation.segments.columns}
     labels = {column: label for column, label in labels.items() if column in explanation.segments.columns}

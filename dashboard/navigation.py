@@ -25,13 +25,16 @@ class PageSpec:
         script: the page's file, relative to the folder of app.py.
         title: the name in the navigation.
         icon: a Material Symbols icon, ":material/name:".
-        analysis: the capability it needs (`analytics.capabilities.ANALYSES`).
+        analysis: the capability it needs (`analytics.capabilities.ANALYSES`), or several separated by "|"
+            when any one of them is enough.
         help: one or two sentences shown as the navigation tooltip.
         has_charts: whether the page draws charts (the browser test waits for them).
-        views: further URL queries the browser test opens too, e.g. "tab=Segments" for a page
+        permission: what a signed-in person needs to see the page listed (`analytics.access.Permission`).
+        views: further URL queries the browser test opens too, e.g. "customers_tab=Segments" for a page
             whose tabs only compute when open.
-        start_button: the label of the button that starts the page's on-demand work (training, a
-            forecast run); the browser test clicks it and waits for the charts it brings.
+        start_button: the label of the button that starts the page's on-demand work (a forecast run
+            other than the default, queued for the model worker); the browser test clicks it and waits
+            for the charts it brings.
         start_query: the URL query the browser test opens the page with before pressing
             `start_button`, e.g. to pick the faster of two model sets.
     """
@@ -43,9 +46,14 @@ class PageSpec:
     analysis: str
     help: str
     has_charts: bool = True
+    permission: str = "view_aggregates"
     views: tuple[str, ...] = ()
     start_button: str | None = None
     start_query: str = ""
+
+    def is_supported(self, info: WarehouseInfo) -> bool:
+        """Whether the warehouse's data feeds this page (any of its analyses is supported)."""
+        return any(info.supports(analysis) for analysis in self.analysis.split("|"))
 
     @property
     def url_path(self) -> str:
@@ -64,18 +72,19 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("Management", "pages/customers.py", "Customers", ":material/group:", "customers",
              "Who the best customers are, who is slipping away and what each is worth: retention cohorts, "
              "RFM segments, lifetime value and purchase and churn probability.",
-             views=("tab=Segments", "tab=Value", "tab=Predictions")),
+             views=("customers_tab=Segments", "customers_tab=Value", "customers_tab=Predictions")),
     PageSpec("Management", "pages/forecasts.py", "Forecasts", ":material/trending_up:", "forecasts",
              "Backtested sales forecasts by category, product or channel, their drivers, and what they "
-             "mean for stock.", start_button="Run forecast", start_query="arena=Fast+models"),
+             "mean for stock.", start_button="Run forecast", start_query="forecast_arena=Fast+models"),
     PageSpec("Merchandising", "pages/recommendations.py", "Recommendations", ":material/recommend:",
              "recommendations", "What to show each shopper and which products sell together, with a reason "
-             "for every item and a leaderboard of models.", start_button="Train the recommenders"),
-    PageSpec("Data science", "pages/explanations.py", "Explanations", ":material/psychology:", "cart_dropoff",
+             "for every item and a leaderboard of models."),
+    PageSpec("Data science", "pages/explanations.py", "Explanations", ":material/psychology:",
+             "cart_dropoff|customers|recommendations|forecasts",
              "Every model's card, SHAP summary and dependence plots, single-row explanations and a fairness check."),
     PageSpec("Data science", "pages/data.py", "Data", ":material/upload_file:", "data",
              "Import your own exports: preview, column mapping and a validation report before committing; "
-             "import history and rejected rows.", has_charts=False),
+             "import history and rejected rows.", has_charts=False, permission="import_data"),
 )
 
 
@@ -84,7 +93,7 @@ def available_pages(info: WarehouseInfo) -> dict[str, list[PageSpec]]:
 
     Sections without a supported page are left out.
     """
-    sections = {section: [page for page in PAGES if page.section == section and info.supports(page.analysis)]
+    sections = {section: [page for page in PAGES if page.section == section and page.is_supported(info)]
                 for section in SECTIONS}
     return {section: pages for section, pages in sections.items() if pages}
 
@@ -96,7 +105,8 @@ def unavailable_pages(info: WarehouseInfo) -> list[tuple[PageSpec, str]]:
     """
     missing = []
     for page in PAGES:
-        if not info.supports(page.analysis):
-            capability = info.capabilities.get(page.analysis)
+        if not page.is_supported(info):
+            analysis = page.analysis.split("|")[0]
+            capability = info.capabilities.get(analysis)
             missing.append((page, capability.reason if capability else "this warehouse predates it; rebuild it"))
     return missing

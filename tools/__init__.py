@@ -1,0 +1,1 @@
+"""Tools for developers: the browser driving shared by tests, screenshots and benchmarks."""
