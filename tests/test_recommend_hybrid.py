@@ -16,7 +16,7 @@ from sklearn.base import clone
 
 from analytics.errors import ShopLensError
 from analytics.recommend.base import top_k
-from analytics.recommend.champion import HYBRID, pick_champion
+from analytics.recommend.champion import HYBRID, pick_champion, serving_note
 from analytics.recommend.collaborative import ALSRecommender, EASERecommender
 from analytics.recommend.content import ContentRecommender
 from analytics.recommend.cooccurrence import CooccurrenceRecommender
@@ -128,6 +128,23 @@ def test_champion_rule():
     # Too few held-aside users to tell: the hybrid serves.
     assert pick_champion({"hybrid": 0.05, "ease": 0.06}, users=20) == HYBRID
     assert pick_champion({"ease": 0.06, "als": 0.07}, users=20) == "als"
+
+
+def test_serving_note_says_which_model_serves_and_gives_the_hybrids_figure_when_it_loses():
+    scores = {"hybrid": 0.0420, "ease": 0.0460, "trending": 0.0423}
+    assert serving_note(pick_champion(scores, users=400), scores, 400) == (
+        "ease serves: NDCG@10 0.0460 on 400 shoppers held aside in training, against the hybrid's 0.0420; "
+        "the hybrid does not beat it, so the simpler model serves.")
+    scores = {"hybrid": 0.0522, "ease": 0.0460}
+    assert serving_note(pick_champion(scores, users=500), scores, 500) == (
+        "The hybrid serves: NDCG@10 0.0522 on 500 shoppers held aside in training, against 0.0460 for the best "
+        "single model, ease.")
+    # Too few held-aside users: the hybrid serves even though a single model scored higher, and the note says why.
+    scores = {"hybrid": 0.05, "ease": 0.06}
+    assert serving_note(pick_champion(scores, users=20), scores, 20) == (
+        "The hybrid serves: only 20 shoppers were held aside in training, too few to tell it from the best single "
+        "model, ease (NDCG@10 0.0600 against the hybrid's 0.0500).")
+    assert serving_note(HYBRID, {}, 0).startswith("The hybrid serves: too few shoppers")
 
 
 def test_ndcg_of_arrays_by_hand():

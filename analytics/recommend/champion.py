@@ -41,3 +41,39 @@ def pick_champion(scores: Mapping[str, float], users: int, margin: float = HYBRI
     if hybrid is not None and hybrid == hybrid and hybrid > (1 + margin) * singles[best]:
         return HYBRID
     return best
+
+
+def serving_note(champion: str, validation: Mapping[str, float], users: int,
+                 min_users: int = MIN_VALIDATION_USERS) -> str:
+    """One plain sentence saying which model serves and why, from the held-aside users' NDCG@10.
+
+    Args:
+        champion: the serving model (`pick_champion`'s answer).
+        validation: model name -> NDCG@10 on the held-aside users ("hybrid" and the single models);
+            empty when no users were held aside.
+        users: how many held-aside users the scores average over.
+        min_users: as in `pick_champion`.
+
+    Returns:
+        The sentence, e.g. "ease serves: NDCG@10 0.0460 on 400 shoppers held aside in training, against
+        the hybrid's 0.0420; the hybrid does not beat it, so the simpler model serves."
+    """
+    scores = {name: value for name, value in validation.items() if value == value}
+    singles = {name: value for name, value in scores.items() if name != HYBRID}
+    if champion == HYBRID:
+        if not scores or not singles:
+            return "The hybrid serves: too few shoppers were held aside in training to compare it with the single models."
+        best = max(singles, key=lambda name: singles[name])
+        if users < min_users:
+            return (f"The hybrid serves: only {users:,} shoppers were held aside in training, too few to tell it from "
+                    f"the best single model, {best} (NDCG@10 {singles[best]:.4f} against the hybrid's "
+                    f"{scores.get(HYBRID, float('nan')):.4f}).")
+        return (f"The hybrid serves: NDCG@10 {scores[HYBRID]:.4f} on {users:,} shoppers held aside in training, "
+                f"against {singles[best]:.4f} for the best single model, {best}.")
+    hybrid = scores.get(HYBRID)
+    mine = scores.get(champion)
+    if mine is None:
+        return f"{champion} serves."
+    against = "" if hybrid is None else f", against the hybrid's {hybrid:.4f}; the hybrid does not beat it, so the " \
+                                        "simpler model serves"
+    return f"{champion} serves: NDCG@10 {mine:.4f} on {users:,} shoppers held aside in training{against}."

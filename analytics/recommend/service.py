@@ -18,6 +18,7 @@ import pandas as pd
 from analytics.errors import ShopLensError
 from analytics.recommend import data as recommend_data
 from analytics.recommend.base import Progress, no_progress
+from analytics.recommend.champion import serving_note
 from analytics.recommend.cooccurrence import CooccurrenceRecommender, basket_matrix
 from analytics.recommend.data import InteractionMatrix
 from analytics.recommend.ranker import HybridRecommender, Recommendation
@@ -47,12 +48,21 @@ class TrainedRecommenders:
     @property
     def champion(self) -> str:
         """The model that serves recommendations: "hybrid" or a base model's name (see champion.py)."""
-        return self.hybrid.champion_
+        # A store written before the champion existed holds a hybrid without it: the hybrid served then.
+        return getattr(self.hybrid, "champion_", "hybrid")
+
+    @property
+    def champion_note(self) -> str:
+        """One plain sentence: which model serves and why (NDCG@10 on the users held aside in training)."""
+        table = self.validation
+        users = int(table["users"].iloc[0]) if len(table) else 0
+        return serving_note(self.champion, dict(zip(table["model"], table["ndcg@10"])), users)
 
     @property
     def validation(self) -> pd.DataFrame:
         """NDCG@10 of the hybrid and each base model on users held aside in training (model, ndcg@10, users)."""
-        return self.hybrid.validation_ if self.hybrid.validation_ is not None else \
+        validation = getattr(self.hybrid, "validation_", None)
+        return validation if validation is not None else \
             pd.DataFrame(columns=["model", "ndcg@10", "users"])
 
 
