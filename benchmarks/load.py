@@ -2,9 +2,9 @@
 
 Run with `python -m benchmarks.load [--sessions 20] [--seconds 120] [--warehouse PATH]`.
 
-Each session is its own Chromium context (a Streamlit session of its own) that opens the four pages in
-turn, each from its address, waits until it has settled (the script finished twice in a row and every
-chart drawn), and starts again, until the time is up. Reported: page views, errors (exception or error
+Each session is its own Chromium context (a Streamlit session of its own) that opens the first page from
+its address, then the four pages in turn from the sidebar as a person moves around, waits until each has
+settled (the script finished twice in a row and every chart drawn), and goes on until the time is up. Reported: page views, errors (exception or error
 boxes, console errors, failed requests), the p50 and p95 settle time, the server's peak memory (its
 process and children, from /proc) and the server's CPU seconds per page view. A one-session run is
 measured first in the same way, as the baseline. The models must be trained (`shoplens models train
@@ -27,6 +27,7 @@ from benchmarks.common import machine, write_section
 from tools.browser import CHROMIUM, CHROMIUM_ARGS, IGNORED_CONSOLE, VIEWPORT, dashboard_process, resident_megabytes
 
 PAGES = ("overview", "funnels", "customers", "explanations")
+TITLES = {"overview": "Overview", "funnels": "Funnels", "customers": "Customers", "explanations": "Explanations"}
 # Many sessions in one browser: none may be throttled as a background page, as a person's own tab is not.
 BACKGROUND_ARGS = ["--disable-background-timer-throttling", "--disable-renderer-backgrounding",
                    "--disable-backgrounding-occluded-windows"]
@@ -72,13 +73,20 @@ async def _session(browser, url: str, deadline: float, result: LoadResult, offse
             if response.status >= 400 else None)
     step = offset
     try:
+        # A person opens the dashboard once and then moves between pages in the sidebar, in one session.
+        await page.goto(f"{url}/{PAGES[step % len(PAGES)]}", wait_until="domcontentloaded")
+        first = True
         while time.monotonic() < deadline:
             path = PAGES[step % len(PAGES)]
             step += 1
             started = time.perf_counter()
             try:
-                await page.goto(f"{url}/{path}", wait_until="domcontentloaded")
-                await page.wait_for_selector('[data-testid="stMain"] h1')
+                if not first:
+                    await page.locator('[data-testid="stSidebarNav"] a', has_text=TITLES[path]).first.click()
+                first = False
+                await page.wait_for_function(
+                    f"() => document.querySelector('[data-testid=\"stMain\"] h1')?.innerText === {TITLES[path]!r}",
+                    polling=100)
                 for _ in range(2):
                     await page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
                     await page.wait_for_timeout(300)

@@ -179,12 +179,25 @@ def _cached_analysis(name: str, data_version: str, args: tuple, kwargs: dict, *,
 # --------------------------------------------------------------------------- filters
 
 
-def default_dates(options: FilterOptions) -> tuple[date, date] | None:
-    """The last `DEFAULT_DAYS` days of the data, or None when the data has no dates."""
+def default_dates(options: FilterOptions, complete_end: date | None = None) -> tuple[date, date] | None:
+    """The last `DEFAULT_DAYS` complete days of the data, or None when the data has no dates.
+
+    Args:
+        options: the data's filter options (its first and last day).
+        complete_end: the last complete day (`WarehouseInfo.complete_data_end`); a partial last day
+            (an export cut at noon) would show as a collapse on every tile and trend, so the default
+            ends the day before it. None: the data's last day.
+    """
     if options.first_date is None or options.last_date is None:
         return None
-    start = max(options.first_date, options.last_date - timedelta(days=DEFAULT_DAYS - 1))
-    return start, options.last_date
+    end = _last_complete_day(options, complete_end)
+    return max(options.first_date, end - timedelta(days=DEFAULT_DAYS - 1)), end
+
+
+def _last_complete_day(options: FilterOptions, complete_end: date | None) -> date:
+    if complete_end is None or not options.first_date <= complete_end <= options.last_date:
+        return options.last_date
+    return complete_end
 
 
 def sidebar_filters(options: FilterOptions) -> Filters | None:
@@ -196,19 +209,22 @@ def sidebar_filters(options: FilterOptions) -> Filters | None:
     text and links must stay stable. Malformed, out-of-range or unknown values are dropped silently
     and the default used. Returns None when the data has no dates.
     """
-    defaults = default_dates(options)
+    complete_end = open_warehouse().info.complete_data_end
+    defaults = default_dates(options, complete_end)
     if defaults is None:
         return None
     first, last = options.first_date, options.last_date
+    # Quick ranges end on the last complete day; the date pickers still reach a partial last day.
+    ranges_end = _last_complete_day(options, complete_end)
     st.session_state[_DEFAULTS_KEY] = defaults
     with st.sidebar:
         header = st.container(horizontal=True, vertical_alignment="center", horizontal_alignment="distribute")
         header.markdown("**Filters**", width="content")
         # The quick range shows which preset the dates match ("Custom" otherwise); choosing one sets the dates.
         current = (_date_state("from", defaults[0]), _date_state("to", defaults[1]))
-        st.session_state[RANGE_KEY] = matching_preset(*current, first, last) or CUSTOM_RANGE
+        st.session_state[RANGE_KEY] = matching_preset(*current, first, ranges_end) or CUSTOM_RANGE
         st.selectbox("Dates", [*DATE_PRESETS, CUSTOM_RANGE], key=RANGE_KEY, on_change=_apply_preset,
-                     args=(first, last), help="Quick ranges end on the last day of the data.")
+                     args=(first, ranges_end), help="Quick ranges end on the last complete day of the data.")
         start = st.date_input("From", value=defaults[0], min_value=first, max_value=last,
                               key="from", bind="query-params", format="YYYY-MM-DD")
         end = st.date_input("To", value=defaults[1], min_value=first, max_value=last,
@@ -233,6 +249,9 @@ def sidebar_filters(options: FilterOptions) -> Filters | None:
         if end < start:
             st.caption(":material/swap_horiz: *From* is after *To*, so the two dates were swapped.")
             start, end = end, start
+        if ranges_end != last:
+            st.caption(f":material/schedule: The data's last day, {format_day(last)}, is incomplete, so quick "
+                       f"ranges end on {format_day(ranges_end)}.")
     return Filters(start, end, tuple(categories), tuple(channels), tuple(devices), comparison)
 
 
@@ -308,7 +327,8 @@ def page_header(title: str, info: WarehouseInfo, filters: Filters | None = None,
 # Characters Markdown gives a meaning to; each is shown as typed when escaped with a backslash.
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$=])")
 # Streamlit's :icon: and :colour[...] directives ignore backslashes, and "http://" or "www." start a link.
-_DIRECTIVE_OR_LINK = re.compile(r"(:|www(?=\\\.))", re.IGNORECASE)
+# A colon followed by a space ("Channel: web") starts neither, so it stays as typed.
+_DIRECTIVE_OR_LINK = re.compile(r"(:(?=\S)|www(?=\\\.))", re.IGNORECASE)
 _ZERO_WIDTH_SPACE = "\u200b"
 
 
@@ -317,7 +337,7 @@ def plain(text: object) -> str:
 
     Product titles, categories and file names come from users' data; rendered as Markdown, a title such
     as `![](http://host/beacon.png)` would make every browser fetch an image. Markdown characters are
-    escaped; after each colon (and in "www.") goes a zero-width space, which stops Streamlit's directives
+    escaped; after each colon that touches the next word (and in "www.") goes a zero-width space, which stops Streamlit's directives
     and automatic links and is invisible.
     """
     escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
@@ -376,8 +396,9 @@ def chart_card(title: str, figure: go.Figure, data: pd.DataFrame, *, file_name: 
                 st.markdown(f"**{plain(title)}**")
                 if caption:
                     st.caption(plain(caption))
+            # A callable: the CSV is written when someone downloads it, not on every rerun of the page.
             st.download_button(
-                "CSV", data=to_csv(data), file_name=f"{file_name}.csv", mime="text/csv",
+                "CSV", data=lambda: to_csv(data), file_name=f"{file_name}.csv", mime="text/csv",
                 key=f"download_{key}", type="tertiary", icon=":material/download:", on_click="ignore",
                 help=f"Download the numbers behind “{title}” as CSV",
             )
@@ -450,7 +471,7 @@ def export_button(label: str, data: pd.DataFrame | Callable[[], pd.DataFrame], f
     frame = data() if callable(data) else data
     # Who and where are worked out now and passed on: the callback runs before the next script run,
     # outside the page's navigation.
-    st.download_button(label, data=to_csv(frame), file_name=file_name, mime="text/csv", key=key,
+    st.download_button(label, data=lambda: to_csv(frame), file_name=file_name, mime="text/csv", key=key,
                        on_click=_record_export,
                        args=(what, file_name, len(frame), signed_in_name() or "unknown", open_warehouse().info.path),
                        **kwargs)

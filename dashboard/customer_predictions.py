@@ -110,7 +110,7 @@ def render(filters: Filters) -> None:
     by = SEGMENTS.get(segment_label or "Usual device", "main_device")
     segments = probability_by_segment(scores, by)
     common.chart_card(f"Predictions by {(segment_label or 'segment').lower()}",
-                      charts.segment_figure(segments, by), segments, file_name=f"predictions-by-{by}",
+                      charts.segment_figure(segments, by), charts.segment_table(segments, by), file_name=f"predictions-by-{by}",
                       caption="Mean probabilities of the scored users", key="predictions_segments")
     # The panel draws its own two columns, so it gets the page's full width, directly under the chart.
     explained = st.segmented_control("Explain", list(EXPLAINED), default="Churn in 28 days",
@@ -148,10 +148,9 @@ def _at_risk(scores: pd.DataFrame) -> None:
                 st.markdown("**Customers most at risk of churning**")
                 st.caption(f"{len(at_risk):,} customers who ordered before, most likely to churn first; the "
                            f"first {min(AT_RISK_ROWS, len(at_risk)):,} are shown, the CSV has all.")
-            st.download_button("CSV", data=common.to_csv(at_risk), file_name="customers-at-risk.csv",
-                               mime="text/csv", key="download_predictions_at_risk", type="tertiary",
-                               icon=":material/download:", on_click="ignore",
-                               help="Download every customer's probabilities as CSV")
+            common.export_button("CSV", at_risk, "customers-at-risk.csv", key="download_predictions_at_risk",
+                                 what="customers with their churn and purchase probabilities", type="tertiary",
+                                 icon=":material/download:", help="Download every customer's probabilities as CSV")
         st.dataframe(at_risk.head(AT_RISK_ROWS)[list(AT_RISK_COLUMNS)], hide_index=True, height=280,
                      column_config=AT_RISK_COLUMNS)
 

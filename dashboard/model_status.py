@@ -109,7 +109,9 @@ def _waiting(name: str, params: dict[str, Any] | None, what: str, warehouse_path
 def failed_box(found: models.Failed, *, what: str, key: str, title: str, name: str,
                params: dict[str, Any] | None) -> None:
     """The job's one-line reason, and a way to try again: anyone for their own settings, admins for the defaults."""
-    common.empty_state(found.reason, title=title, icon=":material/model_training:")
+    # Reasons are written to follow "failed:" in logs; on the page they are a sentence of their own.
+    reason = found.reason[:1].upper() + found.reason[1:]
+    common.empty_state(reason, title=title, icon=":material/model_training:")
     if found.status.is_default:
         retrain_button(name, params, key=f"{key}_retrain", label=f"Train {what} again")
     else:

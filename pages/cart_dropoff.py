@@ -77,7 +77,7 @@ with curve:
 with breakdown:
     table = dropoff.breakdowns[by]
     common.chart_card(
-        f"Abandonment by {by_label.lower()}", charts.breakdown_figure(table, by), table,
+        f"Abandonment by {by_label.lower()}", charts.breakdown_figure(table, by), charts.breakdown_table(table, by),
         file_name=f"cart-abandonment-by-{by}", key="cart_breakdown",
         caption=f"Share of the carts whose {window} window closed that were not bought within it, with 95% intervals",
     )
@@ -90,10 +90,10 @@ if access.allowed("export_user_level"):
             with st.container(gap=None):
                 st.markdown(f"**Win-back list: carted, not bought within {window}**")
                 st.caption(f"{len(winback):,} carts; those bought later after all are marked recovered.")
-            # A callable: the CSV of every abandoned cart is written only when downloaded, not on each rerun.
-            st.download_button("CSV", data=lambda: common.to_csv(winback), file_name="cart-winback.csv", mime="text/csv",
-                               key="cart_download_winback", type="tertiary", icon=":material/download:", on_click="ignore",
-                               help="Download every abandoned cart (user, product, price, device, channel) as CSV")
+            common.export_button("CSV", winback, "cart-winback.csv", key="cart_download_winback",
+                                 what=f"abandoned carts not bought within {window}", type="tertiary",
+                                 icon=":material/download:",
+                                 help="Download every abandoned cart (user, product, price, device, channel) as CSV")
         st.dataframe(winback.head(200), hide_index=True, height=240)
 
 use_history = st.toggle("Learn from all history up to the end date", value=True, key="cart_model_history",

@@ -88,7 +88,8 @@ def show_retention() -> None:
                           average, file_name=f"retention-curves-{period}", key="customers_retention_curves",
                           caption="The newest cohorts, and all cohorts weighted by size (complete periods only)")
     with ltv:
-        common.chart_card("Revenue per user (LTV curves)", charts.ltv_curves_figure(matrix, average, period),
+        common.chart_card("Revenue per user (LTV curves)",
+                          charts.ltv_curves_figure(matrix, average, period, currency_symbol=common.currency_symbol()),
                           matrix[["cohort", "period_number", "cohort_size", "revenue", "cumulative_revenue_per_user"]],
                           file_name=f"ltv-curves-{period}", key="customers_ltv_curves",
                           caption="Cumulative revenue per cohort member since entry")
@@ -126,7 +127,8 @@ def show_segments() -> None:
                f"{common.format_day(filters.end_date)}), orders and revenue; segments as in docs/customers.md.")
     share, migration_column = st.columns(2)
     with share:
-        common.chart_card("Segments: share of customers and of revenue", charts.segment_share_figure(segments),
+        common.chart_card("Segments: share of customers and of revenue",
+                          charts.segment_share_figure(segments, currency_symbol=common.currency_symbol()),
                           segments, file_name="rfm-segments", key="customers_rfm_segments")
     with migration_column:
         migration = common.cached(load_rfm_migration, filters, RfmBins(bins=int(bins or 5)))
@@ -142,10 +144,10 @@ def show_segments() -> None:
             chosen = st.selectbox("Export a segment", list(SEGMENTS), key="customers_export_segment", bind="query-params",
                                   width=240)
             members = rfm.segment_customers(chosen or SEGMENTS[0])
-            st.download_button(f"Download {len(members):,} customers (CSV)", data=common.to_csv(members),
-                               file_name=f"rfm-{(chosen or SEGMENTS[0]).lower().replace(' ', '-')}.csv",
-                               mime="text/csv", key="customers_download_segment", icon=":material/download:",
-                               on_click="ignore", disabled=members.empty)
+            common.export_button(f"Download {len(members):,} customers (CSV)", members,
+                                 f"rfm-{(chosen or SEGMENTS[0]).lower().replace(' ', '-')}.csv",
+                                 key="customers_download_segment", what=f"customers of the RFM segment {chosen}",
+                                 icon=":material/download:", disabled=members.empty)
         st.dataframe(members.head(200), hide_index=True, height=240)
 
 
@@ -186,9 +188,14 @@ def show_value() -> None:
                   help=f"Discounted at {discount:.1%} a month; each customer's 90% interval is in the table")
     scatter, holdout = st.columns(2)
     with scatter:
-        common.chart_card("Worth against P(alive)", charts.clv_alive_figure(predictions),
-                          predictions, file_name="clv-predictions", key="customers_clv_scatter",
-                          caption="High and left: valuable customers slipping away")
+        if access.allowed("view_user_level"):  # each point, and each CSV row, is one customer
+            common.chart_card("Worth against P(alive)",
+                              charts.clv_alive_figure(predictions, currency_symbol=common.currency_symbol()),
+                              predictions, file_name="clv-predictions", key="customers_clv_scatter",
+                              caption="High and left: valuable customers slipping away")
+        else:
+            st.info(access.refusal("view_user_level"), title="Customer by customer: not with your role",
+                    icon=":material/lock:")
     with holdout:
         common.chart_card("Predicted against actual purchases", charts.holdout_figure(clv.holdout, time_unit),
                           clv.holdout, file_name="clv-holdout", key="customers_clv_holdout",

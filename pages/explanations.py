@@ -167,6 +167,6 @@ if checked:
     group_column = group_column or checked[0]
     common.chart_card(f"By {GROUP_COLUMNS[group_column].lower()}",
                       charts.fairness_figure(fairness.groups, group_column, explanation.task),
-                      fairness.groups[fairness.groups["column"] == group_column],
+                      charts.fairness_table(fairness.groups, group_column),
                       file_name=f"{card.name}-fairness-{group_column}", key="explain_fairness")
     st.dataframe(fairness.gaps, hide_index=True)

@@ -537,3 +537,16 @@ def test_mark_colours_finds_sankey_links():
 
     assert any(standard.is_near_white(colour) for colour, _ in mark_colours(figure))
     assert not math.isnan(standard.relative_luminance("#123456"))
+
+
+def test_small_counts_get_whole_ticks():
+    """Two people converted at most: ticks 0, 1, 2, never 0.5 or 1.5."""
+    import pandas as pd
+
+    from analytics.charts.funnels import time_to_convert_figure
+
+    histogram = pd.DataFrame({"bin_start_seconds": [0.0, 60.0], "bin_end_seconds": [60.0, 120.0], "count": [2, 1]})
+    axis = time_to_convert_figure(histogram, 60.0, 110.0).layout.yaxis
+    assert axis.dtick == 1 and axis.tickformat == ",d"
+    assert standard.count_axis(7.0) == {"tickformat": ",d"}
+    assert standard.count_axis(25_000.0) == {"tickformat": ",~s"}

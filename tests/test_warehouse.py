@@ -196,6 +196,12 @@ def test_a_partial_last_day_is_flagged_and_analyses_end_the_day_before(tmp_path,
     assert info.complete_data_end == (last - timedelta(days=1) if partial else last)
     assert info.data_end.last_day_share == (pytest.approx(share) if share is not None else None)
     assert ("is partial" in info.message) is partial
+    # The models trained by default learn from the same days the pages' default period shows.
+    from analytics.models.jobs import whole_history
+    from analytics.warehouse import connect
+
+    with connect(report.path) as connection:
+        assert whole_history(connection).end_date == info.complete_data_end
 
 
 def test_the_cli_period_ends_on_the_last_complete_day(tmp_path, capsys):

@@ -193,7 +193,8 @@ def breakdown_figure(table: pd.DataFrame, by: str) -> go.Figure:
         # Past 100% only to hold the labels; the ticks stop at 100%.
         xaxis={"tickformat": ".0%", "range": [0, max(1.0, float(np.nanmax(ends)) + 0.42)], "showgrid": True,
                "gridcolor": GRID, "tickvals": [0, 0.2, 0.4, 0.6, 0.8, 1.0]},
-        yaxis={"type": "category", "autorange": "reversed", "showgrid": False, "tickfont": {"color": TEXT}},
+        # At least four slots, top down, so one or two bars stay as thin as in a full chart.
+        yaxis={"type": "category", "range": [slots - 0.5, -0.5], "showgrid": False, "tickfont": {"color": TEXT}},
     )
     return finish(figure)
 

@@ -278,7 +278,8 @@ def time_to_convert_figure(histogram: pd.DataFrame, median_seconds: float | None
         )
     figure.update_layout(template=TEMPLATE, hovermode="closest", bargap=0, showlegend=False,
                          xaxis={"title": {"text": "Minutes from the first step"}, "rangemode": "tozero"},
-                         yaxis={"title": {"text": "Converted"}})
+                         yaxis={"title": {"text": "Converted"},
+                                **standard.count_axis(float(histogram["count"].max()))})
     return finish(figure)
 
 

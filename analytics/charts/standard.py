@@ -353,6 +353,13 @@ def amount_format(largest: float) -> str:
     return "~s" if largest is not None and not pd.isna(largest) and largest >= 1_000 else ",~g"
 
 
+def count_axis(largest: float) -> dict:
+    """Axis settings for whole counts: no "1.5 people" ticks when the counts are small."""
+    if largest is None or pd.isna(largest) or largest > 6:
+        return {"tickformat": ",~s" if largest and largest >= 10_000 else ",d"}
+    return {"tickformat": ",d", "dtick": 1, "rangemode": "tozero"}
+
+
 # --------------------------------------------------------------------------- series and time axes
 
 MARKER_POINTS = 45

@@ -53,18 +53,24 @@ LEADERBOARD_K = 10
 
 
 def whole_history(connection: Any) -> Filters:
-    """Every day of the data, no category, channel or device filter.
+    """Every complete day of the data, no category, channel or device filter.
+
+    A partial last day (an export cut mid-day) is left out, as the pages' default period leaves it out,
+    so the models trained by default are the ones the pages ask for.
 
     Raises:
         ShopLensError: the warehouse has no dated events.
     """
     from analytics.overview import filter_options
+    from analytics.warehouse import complete_data_end
 
     options = filter_options(connection)
     if options.first_date is None or options.last_date is None:
         raise ShopLensError("the warehouse has no dated events, so there is nothing to train on; "
                             "import events first")
-    return Filters(options.first_date, options.last_date)
+    complete = complete_data_end(connection)
+    end = complete if complete is not None and options.first_date <= complete <= options.last_date else options.last_date
+    return Filters(options.first_date, end)
 
 
 def model_filters(filters: Filters, *, start_date: date | None = None) -> Filters:
