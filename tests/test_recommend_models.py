@@ -253,4 +253,21 @@ def test_spd_inverse_matches_numpy_across_blocks():
     rng = np.random.default_rng(0)
     factor = rng.normal(size=(1100, 1100))
     matrix = factor @ factor.T + 1100 * np.eye(1100)
-    assert spd_inverse(matrix.copy()) == pytest.approx(np.linalg.inv(matrix), rel=1e-6, abs=1e-12)
+    inverse = spd_inverse(matrix.copy())
+    assert inverse == pytest.approx(np.linalg.inv(matrix), rel=1e-6, abs=1e-12)
+    # C order: sparse @ dense products would otherwise copy the whole matrix on every call.
+    assert inverse.flags.c_contiguous
+
+
+def test_ease_candidates_leave_out_only_each_users_own_items():
+    # u1 saw a and b, u2 saw b and c; with B from the closed-form test u1's only unseen item is c and
+    # u2's is a, both scoring -0.2 + 0.4 = 0.2. An unknown user (-1) scores 0 everywhere and sees nothing.
+    frame = log([("u1", "a"), ("u1", "b"), ("u2", "b"), ("u2", "c")])
+    matrix = InteractionMatrix.from_frame(frame)
+    model = EASERecommender(l2=1.0).fit(matrix)
+    assert model.weights_.flags.c_contiguous
+    rows = np.array([matrix.rows_of(["u2"])[0], -1, matrix.rows_of(["u1"])[0]])
+    items, scores = model.candidates(rows, 3)
+    assert items[0].tolist() == [0, -1, -1] and scores[0, 0] == pytest.approx(0.2, abs=1e-6)
+    assert items[1].tolist() == [0, 1, 2] and scores[1].tolist() == [0.0, 0.0, 0.0]
+    assert items[2].tolist() == [2, -1, -1] and scores[2, 0] == pytest.approx(0.2, abs=1e-6)

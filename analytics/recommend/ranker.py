@@ -506,11 +506,13 @@ class HybridRecommender(Recommender):
         # A kind's strength is the sum over its features (a model's score and its rank push together).
         kinds = pd.Series([REASON_KINDS.get(feature) for feature in strengths.columns], index=strengths.columns)
         by_kind = strengths.loc[:, kinds.notna().to_numpy()].T.groupby(kinds.dropna().to_numpy(), sort=False).sum().T
+        # Plain arrays: pandas indexing per item and kind cost more than the rest of serving.
+        kind_names, kind_strengths = list(by_kind.columns), by_kind.to_numpy(dtype=np.float64)
         result = []
         for position, item in enumerate(items):
             pieces = []
-            for kind in by_kind.columns:
-                strength = float(by_kind.iloc[position][kind])
+            for column, kind in enumerate(kind_names):
+                strength = float(kind_strengths[position, column])
                 anchor = value = None
                 if kind in ANCHORED_KINDS:
                     block = votes.get(kind)
