@@ -7,7 +7,9 @@ its address, then the four pages in turn from the sidebar as a person moves arou
 settled (the script finished twice in a row and every chart drawn), and goes on until the time is up. Reported: page views, errors (exception or error
 boxes, console errors, failed requests), the p50 and p95 settle time, the server's peak memory (its
 process and children, from /proc) and the server's CPU seconds per page view. A one-session run is
-measured first in the same way, as the baseline. The models must be trained (`shoplens models train
+measured first in the same way, as the baseline. The same runs are then made with websocket sessions
+that speak Streamlit's protocol without drawing (`_protocol_session`): the browsers draw every chart on
+the same 2 cores as the server, which a real deployment's visitors do on their own computers. The models must be trained (`shoplens models train
 --wait`) before: a page never trains, it would show its models as queued. Targets (issue 14): 20
 sessions, zero errors, p95 under 5 s, server memory under 4 GB, on 2 cores; the browsers run on the same
 2 cores, as the issue measured.
@@ -106,6 +108,60 @@ async def _session(browser, url: str, deadline: float, result: LoadResult, offse
         await context.close()
 
 
+async def _protocol_session(url: str, deadline: float, result: LoadResult, offset: int) -> None:
+    """One Streamlit session over its websocket, as the browser speaks it, without drawing anything.
+
+    It asks for the pages in turn (`rerun_script` with the page's name, as a click in the sidebar does) and
+    times each from the request to the server's "script finished": the server's share of a page view,
+    which the browsers' drawing on the same 2 cores hides in the browser run.
+    """
+    import websockets
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    step = offset
+    async with websockets.connect(url.replace("http", "ws", 1) + "/_stcore/stream", subprotocols=["streamlit"],
+                                  max_size=256 * 2**20) as socket:
+        while time.monotonic() < deadline:
+            path = PAGES[step % len(PAGES)]
+            step += 1
+            request = BackMsg()
+            request.rerun_script.page_name = path
+            started = time.perf_counter()
+            await socket.send(request.SerializeToString())
+            while True:
+                message = ForwardMsg()
+                message.ParseFromString(await socket.recv())
+                kind = message.WhichOneof("type")
+                if kind == "delta" and message.delta.new_element.WhichOneof("type") == "exception":
+                    result.errors.append(f"{path}: exception")
+                if kind == "page_not_found":
+                    result.errors.append(f"{path}: page not found")
+                    break
+                if kind == "script_finished" and message.script_finished in (
+                        ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_WITH_COMPILE_ERROR):
+                    result.settle_seconds.append(time.perf_counter() - started)
+                    break
+
+
+async def _run_protocol(url: str, process_id: int, sessions: int, seconds: float) -> LoadResult:
+    result = LoadResult(sessions)
+    cpu_before = _cpu_seconds(process_id)
+    started = time.monotonic()
+    deadline = started + seconds
+
+    async def sample_memory() -> None:
+        while time.monotonic() < deadline:
+            result.peak_megabytes = max(result.peak_megabytes, resident_megabytes(process_id))
+            await asyncio.sleep(1)
+
+    await asyncio.gather(sample_memory(), *(_protocol_session(url, deadline, result, index)
+                                            for index in range(sessions)))
+    result.seconds = time.monotonic() - started
+    result.cpu_seconds = _cpu_seconds(process_id) - cpu_before
+    return result
+
+
 async def _run(url: str, process_id: int, sessions: int, seconds: float) -> LoadResult:
     from playwright.async_api import async_playwright
 
@@ -143,12 +199,17 @@ def _cpu_seconds(process_id: int) -> float:
     return sum(int(value) for value in fields[11:15]) / ticks
 
 
-def load_test(warehouse: Path, sessions: int, seconds: float, log: Path) -> LoadResult:
-    """Serve `warehouse` and run `sessions` browser sessions for `seconds` (after one warm-up pass)."""
+def load_test(warehouse: Path, sessions: int, seconds: float, log: Path, *, browsers: bool = True) -> LoadResult:
+    """Serve `warehouse` and run `sessions` sessions for `seconds` (after one warm-up pass).
+
+    Args:
+        browsers: real Chromium sessions (True), or websocket sessions that time the server alone.
+    """
     with dashboard_process(warehouse, log) as (url, process):
         # One pass over the pages first, so the run measures the warm server every later visitor meets.
         asyncio.run(_run(url, process.pid, 1, 1))
-        return asyncio.run(_run(url, process.pid, sessions, seconds))
+        run = _run if browsers else _run_protocol
+        return asyncio.run(run(url, process.pid, sessions, seconds))
 
 
 def main() -> None:
@@ -162,26 +223,35 @@ def main() -> None:
 
     warehouse = (arguments.warehouse or default_warehouse_path()).resolve()
     logs = Path(tempfile.mkdtemp(prefix="shoplens-load-"))
-    single = load_test(warehouse, 1, min(arguments.seconds, 60), logs / "single.log")
-    loaded = load_test(warehouse, arguments.sessions, arguments.seconds, logs / "loaded.log")
+    runs = [
+        ("browsers", load_test(warehouse, 1, min(arguments.seconds, 60), logs / "single.log")),
+        ("browsers", load_test(warehouse, arguments.sessions, arguments.seconds, logs / "loaded.log")),
+        ("server only", load_test(warehouse, 1, min(arguments.seconds, 60), logs / "single-protocol.log",
+                                  browsers=False)),
+        ("server only", load_test(warehouse, arguments.sessions, arguments.seconds, logs / "loaded-protocol.log",
+                                  browsers=False)),
+    ]
     rows = []
-    for result in (single, loaded):
+    for client, result in runs:
         views = len(result.settle_seconds)
-        rows.append(f"| {result.sessions} | {views} | {len(result.errors)} | {result.percentile(0.5):.2f} | "
+        rows.append(f"| {client} | {result.sessions} | {views} | {len(result.errors)} | {result.percentile(0.5):.2f} | "
                     f"{result.percentile(0.95):.2f} | {result.peak_megabytes:,.0f} | "
                     f"{result.cpu_seconds / views if views else float('nan'):.2f} |")
-    errors = sorted(set(loaded.errors))[:5]
+    errors = sorted({error for _, result in runs for error in result.errors})[:5]
     body = "\n".join([
         "## Load: concurrent browser sessions",
         "",
         f"Command: `python -m benchmarks.load --sessions {arguments.sessions} --seconds {arguments.seconds:g}`. "
-        f"Machine: {machine()}; the browsers share the 2 cores with the server. Each session opens "
-        f"{', '.join(PAGES)} in turn from their addresses, for {arguments.seconds:g} s, after one warm-up pass; "
-        "models trained beforehand (`shoplens models train --wait`).",
+        f"Machine: {machine()}. Each session moves through {', '.join(PAGES)} in turn without pausing, for "
+        f"{arguments.seconds:g} s, after one warm-up pass; models trained beforehand (`shoplens models train --wait`).",
+        "*browsers*: real Chromium sessions clicking in the sidebar; they draw every chart on the same 2 cores as the",
+        "server, so with many sessions the time is mostly the browsers' drawing, which on a real deployment each",
+        "visitor's own computer does. *server only*: the same sessions over Streamlit's websocket without drawing",
+        "(timed from asking for the page to the server's \"script finished\"): the server's share of a page view.",
         "",
-        "| sessions | page views | errors | p50 settle (s) | p95 settle (s) | server peak memory (MB) | "
+        "| client | sessions | page views | errors | p50 settle (s) | p95 settle (s) | server peak memory (MB) | "
         "server CPU per view (s) |",
-        "|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
         *rows,
         "",
         f"Targets: 20 sessions, zero errors, p95 under 5 s, server memory under 4 GB. "

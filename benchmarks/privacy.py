@@ -12,7 +12,8 @@ Measured, for the last 30 days of data:
   events held in memory (as the Funnels page holds them), its noise, the monotone fit and the ledger.
 The peer is the seed article's proposal, Laplace noise from numpy added to the exact KPI totals
 (`reports/overview_kpis.sql`): no contribution bounds, no ledger, not private. Target: DP tiles add
-under 50 ms to a page.
+under 50 ms to a page: a viewer's Overview shows them instead of the exact page, so what they add is
+their time over the exact totals they replace (the peer).
 """
 
 from __future__ import annotations
@@ -111,14 +112,19 @@ def write_results(rows: list[tuple[str, str, int, float, float | None]], command
         f"load average {load:.1f} at the end (above 2 on 2 cores, every time here is inflated by waiting).",
         f"Command: `{command}`" + (")." if "(" in command else "."),
         "",
-        "| data | events | measure | median | target | peer: numpy Laplace on exact totals | peer / ShopLens |",
-        "|---|---:|---|---:|---|---:|---:|",
+        "A viewer's Overview shows the DP tiles instead of the exact page (no exact chart may undo the noise), so",
+        "what the tiles add to a page is their time over the exact totals they replace, the peer's query: the",
+        "*added* column, against the target.",
+        "",
+        "| data | events | measure | median | peer: numpy Laplace on exact totals | added over the exact totals "
+        "(target < 50 ms) | peer / ShopLens |",
+        "|---|---:|---|---:|---:|---:|---:|",
     ]
     for size, label, events, seconds, peer in rows:
-        target = "< 50 ms" if label.startswith("DP tiles") else ""
         peer_text = f"{peer * 1000:,.1f} ms" if peer is not None else "—"
+        added = f"{(seconds - peer) * 1000:+,.1f} ms" if peer is not None and label.startswith("DP tiles") else "—"
         ratio = f"{peer / seconds:.2f}×" if peer is not None else "—"
-        lines.append(f"| {size} | {events:,} | {label} | {seconds * 1000:,.1f} ms | {target} | {peer_text} | {ratio} |")
+        lines.append(f"| {size} | {events:,} | {label} | {seconds * 1000:,.1f} ms | {peer_text} | {added} | {ratio} |")
     return write_section("privacy", "\n".join(lines))
 
 

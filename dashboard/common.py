@@ -150,6 +150,18 @@ def _open_warehouse(path: str, stamp: tuple[int, int, int] | None) -> OpenWareho
         return OpenWarehouse(info, connection)
 
 
+def ready_warehouse() -> OpenWarehouse:
+    """The open warehouse, ready to query; raises with the reason when it is not (missing, old, being built).
+
+    Raises:
+        ShopLensError: the warehouse cannot serve queries; the message says why and what to do.
+    """
+    warehouse = open_warehouse()
+    if not warehouse.ready:
+        raise ShopLensError(warehouse.info.message)
+    return warehouse
+
+
 def cached(analysis: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run `analysis(connection, *args, **kwargs)` once per warehouse build.
 
@@ -160,9 +172,7 @@ def cached(analysis: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     Returns:
         The result, from the cache when the same build was asked the same question before.
     """
-    warehouse = open_warehouse()
-    if not warehouse.ready:
-        raise ShopLensError(warehouse.info.message)
+    warehouse = ready_warehouse()
     name = f"{analysis.__module__}.{analysis.__qualname__}"
     return _cached_analysis(name, warehouse.info.data_version, args, kwargs,
                             _analysis=analysis, _connection=warehouse.connection)
@@ -174,6 +184,44 @@ def _cached_analysis(name: str, data_version: str, args: tuple, kwargs: dict, *,
     # `name` and `data_version` are the cache key together with the arguments;
     # underscore parameters are not hashed.
     return _analysis(_connection, *args, **kwargs)
+
+
+class CachedFigures:
+    """A chart module whose `*_figure` functions build each figure once per process and inputs.
+
+    Building a plotly figure validates every property and was the largest part of the server's CPU per
+    page view (py-spy on a browser session, issue 14); the same period and settings give the same
+    figure, so it is built once and shared. Figures are never changed after they are built (pages only
+    draw them), which is what makes sharing them safe. Other functions (tables) pass through.
+
+        charts = common.CachedFigures(overview_charts)
+        charts.daily_traffic_figure(overview.daily)   # built once for these rows
+    """
+
+    def __init__(self, module: Any) -> None:
+        self._module = module
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._module, name)
+        if not (name.endswith("_figure") and callable(value)):
+            return value
+
+        def figure(*args: Any, **kwargs: Any) -> go.Figure:
+            from streamlit.runtime.caching.cache_errors import UnhashableParamError
+
+            try:
+                return _cached_figure(f"{value.__module__}.{value.__qualname__}", args, kwargs, _build=value)
+            except UnhashableParamError:
+                # An input Streamlit cannot hash (an opaque model object): build it as before.
+                return value(*args, **kwargs)
+
+        return figure
+
+
+@st.cache_resource(max_entries=512, show_spinner=False)
+def _cached_figure(name: str, args: tuple, kwargs: dict, *, _build: Callable[..., go.Figure]) -> go.Figure:
+    # `name` stands for the function in the key; the function itself is not hashed (underscore).
+    return _build(*args, **kwargs)
 
 
 # --------------------------------------------------------------------------- filters

@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from analytics.charts import predictions as charts
+from analytics.charts import predictions as chart_functions
 from analytics.explain.trained import TrainedModel
 from analytics.features.predictive import (
     ACTIVE_DAYS,
@@ -25,6 +25,8 @@ from analytics.features.predictive import (
 )
 from analytics.filters import Filters
 from dashboard import access, common, explanation_panel, model_status
+
+charts = common.CachedFigures(chart_functions)
 
 # Segment choices: label -> column. The label is what the URL carries.
 SEGMENTS = {label: column for column, label in SEGMENT_LABELS.items()}

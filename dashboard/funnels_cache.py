@@ -14,17 +14,13 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from analytics.errors import ShopLensError
 from analytics.filters import Filters
 from analytics.funnels import EventStore, FunnelQuery, FunnelResult, compare_periods, load_event_store, run_funnel
 from dashboard import common
 
 
-def _warehouse() -> Any:
-    warehouse = common.open_warehouse()
-    if not warehouse.ready:
-        raise ShopLensError(warehouse.info.message)
-    return warehouse
+def _warehouse() -> common.OpenWarehouse:
+    return common.ready_warehouse()
 
 
 @st.cache_resource(max_entries=1, show_spinner="Loading the events into memory (once per data build)…")

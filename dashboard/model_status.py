@@ -25,7 +25,6 @@ from typing import Any
 import streamlit as st
 
 from analytics import models
-from analytics.errors import ShopLensError
 from analytics.models.loading import Result
 from dashboard import access, common
 
@@ -49,10 +48,7 @@ def _read(path: Path, stamp: tuple[int, int]) -> Any:
 
 
 def _warehouse() -> common.OpenWarehouse:
-    warehouse = common.open_warehouse()
-    if not warehouse.ready:
-        raise ShopLensError(warehouse.info.message)
-    return warehouse
+    return common.ready_warehouse()
 
 
 def result(name: str, params: dict[str, Any] | None = None, *, request_missing: bool = True) -> Result:

@@ -78,9 +78,7 @@ def noisy_funnel(query: FunnelQuery, filters: Filters, store: Any = None) -> Pri
 
 
 def _released(release: Any, *args: Any, **kwargs: Any) -> Any:
-    warehouse = common.open_warehouse()
-    if not warehouse.ready:
-        raise ShopLensError(warehouse.info.message)
+    warehouse = common.ready_warehouse()
     try:
         return release(warehouse.connection, *args, data_version=warehouse.info.data_version,
                        viewer=current_user().email, ledger=ledger(), settings=settings(), **kwargs)

@@ -5,10 +5,12 @@ from dataclasses import replace
 import streamlit as st
 
 from analytics.cart_dropoff import load_cart_dropoff, load_winback_segment
-from analytics.charts import cart_dropoff as charts
+from analytics.charts import cart_dropoff as chart_functions
 from analytics.models.jobs import cart_params
 from analytics.overview import filter_options
 from dashboard import access, common, explanation_panel
+
+charts = common.CachedFigures(chart_functions)
 
 # Window choices: label -> hours. The label is what the URL carries (?within=24h).
 WINDOWS = {"1h": 1.0, "6h": 6.0, "12h": 12.0, "24h": 24.0, "48h": 48.0, "72h": 72.0, "7d": 168.0}

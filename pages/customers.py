@@ -5,12 +5,14 @@ from datetime import timedelta
 
 import streamlit as st
 
-from analytics.charts import customers as charts
+from analytics.charts import customers as chart_functions
 from analytics.customers.retention import load_retention, matrix_table
 from analytics.customers.rfm import SEGMENTS, RfmBins, load_rfm, load_rfm_migration
 from analytics.models.jobs import clv_params
 from analytics.overview import filter_options
 from dashboard import access, common, explanation_panel, model_status
+
+charts = common.CachedFigures(chart_functions)
 
 PERIODS = {"Day": "day", "Week": "week", "Month": "month"}
 ACTIVITIES = {"First event": "event", "First purchase": "purchase"}

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import streamlit as st
 
-from analytics.charts import funnels as charts
+from analytics.charts import funnels as chart_functions
 from analytics.funnels import FunnelQuery, FunnelStep
 from analytics.formatting import format_p_value
 from analytics.funnels.comparison import conversion_verdict
@@ -12,6 +12,8 @@ from analytics.funnels.dropoff import dropped_users
 from analytics.funnels.query import EVENT_TYPES, MAX_STEPS, MIN_STEPS, FunnelExclusion
 from analytics.overview import filter_options
 from dashboard import access, common, funnels_cache, privacy, saved_views
+
+charts = common.CachedFigures(chart_functions)
 
 DEFAULT_STEPS = ("view", "cart", "purchase")
 ANY_CATEGORY = "Any category"

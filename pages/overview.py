@@ -2,9 +2,11 @@
 
 import streamlit as st
 
-from analytics.charts import overview as charts
+from analytics.charts import overview as chart_functions
 from analytics.overview import filter_options, load_overview
 from dashboard import access, common, privacy
+
+charts = common.CachedFigures(chart_functions)
 
 warehouse = common.open_warehouse()
 options = common.cached(filter_options)

@@ -270,27 +270,26 @@ def prediction_calibration() -> pd.DataFrame:
 
 def model_explanation(feature_values: pd.DataFrame | None = None):
     """Three rows, two features; mean |SHAP|: price 0.5, device 0.2 (as tests/test_explain_charts.py)."""
-    from analytics.explain.explanation import ModelExplanation
+    from analytics.explain.tree_shap import TrainedExplanation
 
     shap_values = pd.DataFrame({"price": [-0.9, 0.3, 0.3], "device": [0.2, -0.2, 0.2]})
-    return ModelExplanation(
-        model_name="test", target="bought", feature_labels={"price": "Price", "device": "Device"},
-        categorical_features=("device",), train_rows=10, test_rows=3, training_rows_available=13,
-        split_at=pd.Timestamp("2025-01-02"), roc_auc=0.75, log_loss=0.6, base_rate=2 / 3,
+    return TrainedExplanation(
+        name="test", title="Test model", task="classification", target="bought", unit="log-odds",
+        feature_labels={"price": "Price", "device": "Device"}, categorical_features=("device",),
         calibration=pd.DataFrame({"bin": [1, 2], "mean_predicted": [0.2, 0.7], "observed_rate": [0.0, 1.0],
                                   "rows": [1, 2]}),
         base_value=0.1, shap_values=shap_values,
         feature_values=(feature_values if feature_values is not None
                         else pd.DataFrame({"price": [3.0, 1.0, 2.0], "device": ["mobile", "app", "app"]})),
         segments=pd.DataFrame({"device": ["mobile", "app", "app"]}),
-        predicted=pd.Series([0.3, 0.6, 0.7]), actual=pd.Series([0, 1, 1]),
-        fit_seconds=0.1, additivity_max_error=0.0,
+        raw_output=pd.Series([-0.6, 0.2, 0.6]), predicted=pd.Series([0.3, 0.6, 0.7]), actual=pd.Series([0, 1, 1]),
+        metrics={"roc_auc": 0.75, "log_loss": 0.6}, available_rows=3,
     )
 
 
 def wide_explanation(features: int = 30, rows: int = 400):
     """A classifier explanation over `features` numeric features and a 40-valued categorical "device"."""
-    from analytics.explain.explanation import ModelExplanation
+    from analytics.explain.tree_shap import TrainedExplanation
 
     rng = np.random.default_rng(3)
     names = [f"feature_{index:02d}" for index in range(features)]
@@ -299,15 +298,16 @@ def wide_explanation(features: int = 30, rows: int = 400):
     shap_values["device"] = rng.normal(scale=0.3, size=rows)
     values["device"] = [f"device {index % 40}" for index in range(rows)]
     labels = {name: f"A rather long feature label number {name[-2:]}" for name in names} | {"device": "Device"}
-    return ModelExplanation(
-        model_name="wide", target="churned", feature_labels=labels, categorical_features=("device",),
-        train_rows=1000, test_rows=rows, training_rows_available=1400, split_at=pd.Timestamp("2025-01-02"),
-        roc_auc=0.7, log_loss=0.5, base_rate=0.3,
+    return TrainedExplanation(
+        name="wide", title="Wide model", task="classification", target="churned", unit="log-odds",
+        feature_labels=labels, categorical_features=("device",),
         calibration=pd.DataFrame({"bin": [1, 2, 3], "mean_predicted": [0.1, 0.3, 0.6],
                                   "observed_rate": [0.12, 0.28, 0.55], "rows": [100, 200, 100]}),
         base_value=-0.8, shap_values=shap_values, feature_values=values,
-        segments=pd.DataFrame({"device": values["device"]}), predicted=pd.Series(rng.uniform(size=rows)),
-        actual=pd.Series(rng.integers(0, 2, size=rows)), fit_seconds=0.1, additivity_max_error=0.0,
+        segments=pd.DataFrame({"device": values["device"]}),
+        raw_output=pd.Series(-0.8 + shap_values.sum(axis=1).to_numpy()),
+        predicted=pd.Series(rng.uniform(size=rows)), actual=pd.Series(rng.integers(0, 2, size=rows)),
+        metrics={"roc_auc": 0.7, "log_loss": 0.5}, available_rows=rows,
     )
 
 

@@ -8,23 +8,25 @@ import pandas as pd
 import pytest
 
 from analytics.charts import explanations as charts
-from analytics.explain.explanation import ModelExplanation, explain_segment
+from analytics.explain.explanation import explain_segment
+from analytics.explain.tree_shap import TrainedExplanation
 
 
-def hand_made() -> ModelExplanation:
+def hand_made() -> TrainedExplanation:
     """Three rows, two features; mean |SHAP|: price 0.5, device 0.2."""
     shap_values = pd.DataFrame({"price": [-0.9, 0.3, 0.3], "device": [0.2, -0.2, 0.2]})
-    return ModelExplanation(
-        model_name="test", target="bought", feature_labels={"price": "Price", "device": "Device"},
-        categorical_features=("device",), train_rows=10, test_rows=3, training_rows_available=13,
-        split_at=pd.Timestamp("2025-01-02"), roc_auc=0.75, log_loss=0.6, base_rate=2 / 3,
+    return TrainedExplanation(
+        name="test", title="Test model", task="classification", target="bought", unit="log-odds",
+        feature_labels={"price": "Price", "device": "Device"}, categorical_features=("device",),
         calibration=pd.DataFrame({"bin": [1, 2], "mean_predicted": [0.2, 0.7], "observed_rate": [0.0, 1.0],
                                   "rows": [1, 2]}),
         base_value=0.1, shap_values=shap_values,
         feature_values=pd.DataFrame({"price": [3.0, 1.0, 2.0], "device": ["mobile", "app", "app"]}),
         segments=pd.DataFrame({"device": ["mobile", "app", "app"]}),
+        # base 0.1 + the row's SHAP values: 0.1 - 0.9 + 0.2, 0.1 + 0.3 - 0.2, 0.1 + 0.3 + 0.2.
+        raw_output=pd.Series([-0.6, 0.2, 0.6]),
         predicted=pd.Series([0.3, 0.6, 0.7]), actual=pd.Series([0, 1, 1]),
-        fit_seconds=0.1, additivity_max_error=0.0,
+        metrics={"roc_auc": 0.75, "log_loss": 0.6}, available_rows=3,
     )
 
 

@@ -2,8 +2,7 @@
 
 Pure functions, so the explanation panel of every page draws the same figures and
 tests can inspect them. They take a `TrainedExplanation` (analytics.explain.tree_shap,
-any task) or the cart page's older `ModelExplanation`; both carry `unit`, the unit
-of their SHAP values (log-odds for classifiers, target units for regressors, the
+any task), whose `unit` is the unit of its SHAP values (log-odds for classifiers, target units for regressors, the
 ranking score for rankers), which every axis names.
 """
 
@@ -16,10 +15,10 @@ import plotly.graph_objects as go
 from analytics.charts import standard
 from analytics.charts.standard import empty_figure, finish, plain_text
 from analytics.charts.theme import COLORWAY, DEFAULT_HEIGHT, GRID, MUTED, TEMPLATE, TEXT
-from analytics.explain.explanation import ModelExplanation, SegmentExplanation
+from analytics.explain.explanation import SegmentExplanation
 from analytics.explain.tree_shap import RowExplanation, TrainedExplanation
 
-Explanation = ModelExplanation | TrainedExplanation
+Explanation = TrainedExplanation
 
 IMPORTANCE_COLOR = COLORWAY[3]
 POSITIVE_COLOR = "#D6336C"

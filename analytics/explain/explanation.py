@@ -7,13 +7,12 @@
   chart" panel draws it.
 
 Every model-backed page is explained through `TrainedModel` and `explain_trained`
-(`analytics.explain.tree_shap`). `ModelExplanation` remains only as a data type that
-`analytics/charts/explanations.py` still names in its type hints and tests; nothing produces it.
+(`analytics.explain.tree_shap`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -28,83 +27,6 @@ DEFAULT_TEST_SHARE = 0.2
 CALIBRATION_BINS = 10
 # Below this many rows per side a split says too little to show.
 MIN_ROWS_PER_SIDE = 50
-
-
-@dataclass(frozen=True)
-class ModelExplanation:
-    """A fitted model's validation metrics and SHAP explanation (the older shape; nothing makes it any more).
-
-    Kept only because `analytics/charts/explanations.py` and its tests still accept it beside
-    `TrainedExplanation`; delete it once they name `TrainedExplanation` alone.
-
-    Attributes:
-        model_name: machine name, e.g. "cart_conversion".
-        target: what a positive outcome is, for people ("bought within 24 h").
-        feature_labels: feature -> label for people, in model column order.
-        categorical_features: the features that are categories (coloured grey in a beeswarm).
-        train_rows, test_rows: rows in the earlier (training) and later (validation) part.
-        training_rows_available: rows before any sampling; > train_rows + test_rows when sampled.
-        split_at: the time of the first validation row; every training row is earlier or equal.
-        roc_auc: validation ROC AUC (0..1; 0.5 is chance).
-        log_loss: validation log loss (>= 0; lower is better).
-        base_rate: share of positive outcomes in the validation rows (0..1).
-        calibration: one row per bin of predicted probability (equal-count bins): bin,
-            mean_predicted, observed_rate (0..1), rows.
-        base_value: the explainer's expected log-odds over the training rows.
-        shap_values: explained rows x features, log-odds contributions.
-        feature_values: the explained rows' feature values as the model saw them (categories as text).
-        segments: the explained rows' segment columns (e.g. price_band, device), same index.
-        predicted: the explained rows' predicted probability (0..1).
-        actual: the explained rows' outcome (0/1).
-        fit_seconds: wall time of fitting, metrics and SHAP together.
-        additivity_max_error: max |base_value + sum(SHAP) - log-odds| over the explained rows.
-        parameters: the estimator's parameters, for a model card.
-    """
-
-    model_name: str
-    target: str
-    feature_labels: dict[str, str]
-    categorical_features: tuple[str, ...]
-    train_rows: int
-    test_rows: int
-    training_rows_available: int
-    split_at: pd.Timestamp
-    roc_auc: float
-    log_loss: float
-    base_rate: float
-    calibration: pd.DataFrame
-    base_value: float
-    shap_values: pd.DataFrame
-    feature_values: pd.DataFrame
-    segments: pd.DataFrame
-    predicted: pd.Series
-    actual: pd.Series
-    fit_seconds: float
-    additivity_max_error: float
-    parameters: dict = field(default_factory=dict)
-
-    @property
-    def shap_rows(self) -> int:
-        """How many validation rows the SHAP values explain (the stated sample size)."""
-        return len(self.shap_values)
-
-    @property
-    def unit(self) -> str:
-        """The unit of the SHAP values: always log-odds here (a binary classifier)."""
-        return "log-odds"
-
-    @property
-    def task(self) -> str:
-        """The model task, as in `TrainedModel.task`."""
-        return "classification"
-
-    def mean_abs_shap(self) -> pd.Series:
-        """Mean |SHAP| per feature, largest first: the global importance (log-odds, >= 0)."""
-        return self.shap_values.abs().mean().sort_values(ascending=False)
-
-    def feature_ranking(self) -> list[str]:
-        """Features from most to least important by mean |SHAP|."""
-        return list(self.mean_abs_shap().index)
 
 
 @dataclass(frozen=True)
@@ -171,7 +93,7 @@ def calibration_table(actual: np.ndarray, predicted: np.ndarray, bins: int = CAL
     return table.reset_index()
 
 
-def explain_segment(explanation: TrainedExplanation | ModelExplanation, column: str, value: str
+def explain_segment(explanation: TrainedExplanation, column: str, value: str
                     ) -> SegmentExplanation:
     """Compare one segment's mean SHAP values with all explained rows'.
 
