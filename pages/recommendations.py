@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from analytics.charts import recommendations as charts
+from analytics.charts import recommendations as chart_functions
 from analytics.errors import ShopLensError
 from analytics.overview import filter_options
 from analytics.recommend.champion import HYBRID
@@ -15,6 +15,8 @@ from analytics.recommend.service import (
 )
 from dashboard import access, common, explanation_panel, model_status, pickers
 
+# Figures are built once per process and inputs (dashboard.common.CachedFigures); tables pass through.
+charts = common.CachedFigures(chart_functions)
 K_CHOICES = (5, 10, 20)
 # "Times together" counts orders for bought together and sessions for also viewed; each chart names its own.
 MEASURES = {"Lift": "lift", "Confidence": "confidence", "Times together": "together"}
