@@ -24,7 +24,9 @@ from tests.recommend_fixtures import build_recommend_warehouse, tables
 from tests.test_recommend_models import block_log
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SHARED = REPO_ROOT.parent / "shared" / "data"
+# The shared data sits beside the main checkout; a worktree one level deeper finds it further up.
+SHARED = next((parent / "shared" / "data" for parent in REPO_ROOT.parents if (parent / "shared" / "data").is_dir()),
+              REPO_ROOT.parent / "shared" / "data")
 
 
 @pytest.fixture(scope="module")

@@ -234,3 +234,40 @@ def test_rank_within_groups_matches_pandas(pairs):
     values = np.array([value for _, value in pairs], dtype=float)
     reference = pd.DataFrame({"g": groups, "v": values}).groupby("g")["v"].rank(ascending=False, method="min")
     assert _rank_within(values, groups).tolist() == reference.tolist()
+
+
+def test_edlae_penalises_each_item_by_its_count():
+    # X = [[1, 1, 0], [0, 1, 1]], λ = 1, dropout p = 0.5: penalty λ + p/(1-p)·G_ii = 1 + G_ii.
+    # G = XᵀX = [[1, 1, 0], [1, 2, 1], [0, 1, 1]] -> A = G + diag(2, 3, 2) = [[3, 1, 0], [1, 5, 1], [0, 1, 3]].
+    # det A = 3·(15 - 1) - 1·(3 - 0) = 39; P = A⁻¹ = (1/39)·[[14, -3, 1], [-3, 9, -3], [1, -3, 14]].
+    # B_ij = -P_ij / P_jj: B[0,1] = 3/9, B[1,0] = 3/14, B[0,2] = -1/14, B[1,2] = 3/14, B[2,1] = 3/9.
+    frame = log([("u1", "a"), ("u1", "b"), ("u2", "b"), ("u2", "c")])
+    model = EASERecommender(l2=1.0, dropout=0.5).fit(InteractionMatrix.from_frame(frame))
+    expected = np.array([[0.0, 3 / 9, -1 / 14], [3 / 14, 0.0, 3 / 14], [-1 / 14, 3 / 9, 0.0]])
+    assert model.weights_ == pytest.approx(expected, abs=1e-6)
+
+
+def test_spd_inverse_matches_numpy_across_blocks():
+    from analytics.recommend.collaborative import spd_inverse
+
+    rng = np.random.default_rng(0)
+    factor = rng.normal(size=(1100, 1100))
+    matrix = factor @ factor.T + 1100 * np.eye(1100)
+    inverse = spd_inverse(matrix.copy())
+    assert inverse == pytest.approx(np.linalg.inv(matrix), rel=1e-6, abs=1e-12)
+    # C order: sparse @ dense products would otherwise copy the whole matrix on every call.
+    assert inverse.flags.c_contiguous
+
+
+def test_ease_candidates_leave_out_only_each_users_own_items():
+    # u1 saw a and b, u2 saw b and c; with B from the closed-form test u1's only unseen item is c and
+    # u2's is a, both scoring -0.2 + 0.4 = 0.2. An unknown user (-1) scores 0 everywhere and sees nothing.
+    frame = log([("u1", "a"), ("u1", "b"), ("u2", "b"), ("u2", "c")])
+    matrix = InteractionMatrix.from_frame(frame)
+    model = EASERecommender(l2=1.0).fit(matrix)
+    assert model.weights_.flags.c_contiguous
+    rows = np.array([matrix.rows_of(["u2"])[0], -1, matrix.rows_of(["u1"])[0]])
+    items, scores = model.candidates(rows, 3)
+    assert items[0].tolist() == [0, -1, -1] and scores[0, 0] == pytest.approx(0.2, abs=1e-6)
+    assert items[1].tolist() == [0, 1, 2] and scores[1].tolist() == [0.0, 0.0, 0.0]
+    assert items[2].tolist() == [2, -1, -1] and scores[2, 0] == pytest.approx(0.2, abs=1e-6)

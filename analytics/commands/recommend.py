@@ -57,12 +57,26 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def _progress(description: str):
-    update, close = progress_bar(description)
+    """A progress reporter for stderr: a bar on a terminal, otherwise one line per new step.
 
-    def report(step: str, done: int, total: int) -> None:
-        update(done, total)
+    Piped or logged runs (no terminal) still show what is running, so a long evaluation is never silent.
+    """
+    if sys.stderr.isatty():
+        update, close = progress_bar(description)
 
-    return report, close
+        def report(step: str, done: int, total: int) -> None:
+            update(done, total)
+
+        return report, close
+    last: list[str] = []
+
+    def report_lines(step: str, done: int, total: int) -> None:
+        if not last or last[-1] != step:
+            last.append(step)
+            sys.stderr.write(f"{description}: {step} ({done}/{total})\n")
+            sys.stderr.flush()
+
+    return report_lines, lambda: None
 
 
 def run_evaluate(arguments: argparse.Namespace) -> int:
@@ -95,11 +109,15 @@ def run_evaluate(arguments: argparse.Namespace) -> int:
         cold = leaderboard.cold_start
         sys.stdout.write(render_json({
             "dataset": leaderboard.dataset, "protocol": leaderboard.protocol, "k": k,
+            "champion": leaderboard.champion, "champion_note": leaderboard.champion_note,
             "models": table.to_dict("records"),
             "cold_start": cold.to_dict("records") if not cold.empty else [],
         }))
     else:
-        sys.stdout.write(render_frame(table, arguments.format, title=f"{leaderboard.dataset}: {leaderboard.protocol}"))
+        title = f"{leaderboard.dataset}: {leaderboard.protocol}"
+        if leaderboard.champion_note:
+            title += f" {leaderboard.champion_note}"
+        sys.stdout.write(render_frame(table, arguments.format, title=title))
     return 0
 
 
@@ -157,12 +175,14 @@ def run_user(arguments: argparse.Namespace) -> int:
     if arguments.format == "json":
         sys.stdout.write(render_json({
             "user_id": recommendation.user_id, "k": arguments.k, "data_end": trained.data_end,
+            "model": recommendation.model,
             "recommendations": items.to_dict("records"),
             "history": recommendation.history.to_dict("records"),
         }))
     else:
         sys.stdout.write(render_frame(items, arguments.format,
-                                      title=f"Top {arguments.k} for {recommendation.user_id}"))
+                                      title=f"Top {arguments.k} for {recommendation.user_id} "
+                                            f"(served by {recommendation.model})"))
     return 0
 
 

@@ -37,14 +37,18 @@ class InteractionMatrix:
         user_ids: row -> user_id, unique.
         item_ids: column -> product_id, unique; may include items nobody touched (cold start).
         matrix: CSR float32, shape (len(user_ids), len(item_ids)), weights > 0 where a user showed interest.
-        last_event_days: CSR float32 of the same shape: days from the interaction to the latest one
-            in the data (0 = newest), for time decay; None when times are unknown.
+        last_event_days: CSR float32 of the same shape: 1 + days from the user's latest interaction with
+            the item to the latest interaction in the data (1 = newest), for time decay; None when times
+            are unknown.
+        first_event_days: the same for the user's first interaction with the item (for "first touched
+            in the last N days" labels); None when times are unknown.
     """
 
     user_ids: pd.Index
     item_ids: pd.Index
     matrix: sp.csr_matrix
     last_event_days: sp.csr_matrix | None = None
+    first_event_days: sp.csr_matrix | None = None
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, item_ids: pd.Index | None = None,
@@ -52,7 +56,8 @@ class InteractionMatrix:
         """Build the matrix from one row per interaction (repeats are summed).
 
         Args:
-            frame: columns user_id, product_id, weight (> 0) and optionally event_time.
+            frame: columns user_id, product_id, weight (> 0) and optionally event_time (the last
+                interaction) and first_event_time (the first; default event_time).
             item_ids: the columns to use (default: the products in `frame`, sorted); rows on
                 other products are dropped.
             user_ids: the rows to use (default: the users in `frame`, sorted); rows of other
@@ -72,18 +77,24 @@ class InteractionMatrix:
         weights = frame["weight"].to_numpy(np.float32)[keep]
         matrix = sp.csr_matrix((weights, (rows, columns)), shape=shape, dtype=np.float32)
         matrix.sum_duplicates()
-        ages = None
+        last_ages = first_ages = None
         if "event_time" in frame and frame["event_time"].notna().any():
-            times = pd.to_datetime(frame["event_time"]).to_numpy("datetime64[s]")[keep].astype(np.int64)
-            newest = times.max()
+            last = pd.to_datetime(frame["event_time"]).to_numpy("datetime64[s]")[keep].astype(np.int64)
+            first = last
+            if "first_event_time" in frame:
+                first = pd.to_datetime(frame["first_event_time"]).to_numpy("datetime64[s]")[keep].astype(np.int64)
+            newest = last.max()
             # +1 so the newest interaction stays a stored entry (0 would be dropped as sparse).
-            days = (newest - times) / 86_400.0 + 1.0
-            # Repeats keep the most recent time: the smallest age (a CSR built from repeats would sum them).
-            youngest = pd.DataFrame({"row": rows, "column": columns, "age": days}).groupby(
-                ["row", "column"], sort=False)["age"].min().reset_index()
-            ages = sp.csr_matrix((youngest["age"].to_numpy(np.float32),
-                                  (youngest["row"].to_numpy(), youngest["column"].to_numpy())), shape=shape)
-        return cls(users, items, matrix, ages)
+            pairs = pd.DataFrame({"row": rows, "column": columns,
+                                  "last": (newest - last) / 86_400.0 + 1.0, "first": (newest - first) / 86_400.0 + 1.0})
+            # Repeats keep the most recent last time and the oldest first time (a CSR built from repeats
+            # would sum them).
+            ages = pairs.groupby(["row", "column"], sort=False).agg(last=("last", "min"), first=("first", "max"))
+            ages = ages.reset_index()
+            coordinates = (ages["row"].to_numpy(), ages["column"].to_numpy())
+            last_ages = sp.csr_matrix((ages["last"].to_numpy(np.float32), coordinates), shape=shape)
+            first_ages = sp.csr_matrix((ages["first"].to_numpy(np.float32), coordinates), shape=shape)
+        return cls(users, items, matrix, last_ages, first_ages)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -141,12 +152,12 @@ def load_interactions(con: duckdb.DuckDBPyConnection, end_date: date | None = No
 
     Returns:
         Columns user_id, product_id, weight (> 0), purchases (count), events (count),
-        event_time (the last interaction, UTC).
+        first_event_time and event_time (the first and the last interaction, UTC).
     """
     weights = {**EVENT_WEIGHTS, **(weights or {})}
     end_date = end_date or data_end_date(con)
     if end_date is None:
-        return pd.DataFrame(columns=[*INTERACTION_COLUMNS, "purchases", "events"])
+        return pd.DataFrame(columns=[*INTERACTION_COLUMNS, "purchases", "events", "first_event_time"])
     frame = run_report(con, "recommend/interactions", {
         "start_date": start_date or date.min, "end_date": end_date, **{f"{name}_weight": float(value) for name, value in weights.items()},
     })

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -22,22 +22,30 @@ import scipy.sparse as sp
 
 from analytics.errors import ShopLensError
 from analytics.recommend import data as recommend_data
-from analytics.recommend.base import Recommender, top_k
-from analytics.recommend.collaborative import ALSRecommender, EASERecommender
-from analytics.recommend.content import ContentRecommender
-from analytics.recommend.cooccurrence import CooccurrenceRecommender, basket_matrix
+from analytics.recommend.base import Progress, Recommender, no_progress, top_k
+from analytics.recommend.champion import HYBRID
+from analytics.recommend.collaborative import EASERecommender
+from analytics.recommend.cooccurrence import CooccurrenceRecommender
 from analytics.recommend.data import InteractionMatrix
-from analytics.recommend.hybrid import HybridRecommender
 from analytics.recommend.metrics import coverage, evaluate_rankings, novelty
 from analytics.recommend.popularity import PopularityRecommender
+from analytics.recommend.ranker import HybridRecommender
+from analytics.recommend.splits import SplitData, movielens_split, warehouse_split
 
-Progress = Callable[[str, int, int], None]
 COLD_START_ITEMS = 3
 DEFAULT_HOLDOUT_DAYS = 28
 MODEL_NAMES: tuple[str, ...] = ("popularity", "popularity_segment", "trending", "cooccurrence", "als", "ease",
                                 "content", "hybrid")
 SINGLE_MODELS: tuple[str, ...] = tuple(name for name in MODEL_NAMES if name != "hybrid")
+# Leaderboard name -> the hybrid's base model it is (the hybrid reuses the fitted single models).
+HYBRID_BASE_OF: dict[str, str] = {"popularity_segment": "popularity", "trending": "trending",
+                                  "cooccurrence": "cooccurrence", "als": "als", "ease": "ease", "content": "content"}
 BATCH_USERS = 2_000
+# Progress units of the hybrid (its own steps are scaled into them) against 2 per single model.
+HYBRID_UNITS = 10
+
+__all__ = ["Leaderboard", "SplitData", "evaluate_split", "evaluate_warehouse", "evaluate_movielens",
+           "evaluate_diginetica", "movielens_split", "warehouse_split", "MODEL_NAMES"]
 
 
 @dataclass(frozen=True)
@@ -48,14 +56,16 @@ class Leaderboard:
         dataset: "warehouse", "movielens100k" or "diginetica_sample".
         protocol: one sentence on the split.
         k: the cut-off.
-        models: one row per model: model, precision@k, recall@k, ndcg@k, map@k, map (Recommenders'
-            normalisation), hit_rate@k, coverage (0–1), novelty (bits), train_seconds,
+        models: one row per model, best NDCG first: model, precision@k, recall@k, ndcg@k, map@k, map
+            (Recommenders' normalisation), hit_rate@k, coverage (0–1), novelty (bits), train_seconds,
             inference_seconds (all evaluated users), users (evaluated).
         cold_start: the same columns on users with 1–COLD_START_ITEMS training interactions (may be empty).
         train_start, cut, test_end: the training start, first held-out instant and the data end (time splits).
         hybrid: the fitted hybrid when asked to keep it, else None.
         validation_frame: the hybrid's candidate features on the evaluated users with `label`
             (1 = held out), when the hybrid is kept.
+        champion: the model with the best NDCG@k on this split (the first row).
+        champion_note: one plain sentence on the champion against the hybrid and the best single model.
     """
 
     dataset: str
@@ -68,79 +78,113 @@ class Leaderboard:
     test_end: pd.Timestamp | None = None
     hybrid: HybridRecommender | None = None
     validation_frame: pd.DataFrame | None = None
+    champion: str | None = None
+    champion_note: str = ""
 
     def best_single(self, metric: str = "ndcg@10") -> pd.Series:
         """The best row that is not the hybrid, by `metric`."""
-        singles = self.models[self.models["model"] != "hybrid"]
+        singles = self.models[self.models["model"] != HYBRID]
         return singles.loc[singles[metric].idxmax()]
 
 
-@dataclass(frozen=True)
-class SplitData:
-    """What a split hands the models: the training matrix, side data, and the held-out truth."""
+def champion_note(models: pd.DataFrame, k: int) -> tuple[str | None, str]:
+    """(champion, sentence): the best model by NDCG@k and how the hybrid compares with the best single model."""
+    metric = f"ndcg@{k}"
+    if models.empty:
+        return None, ""
+    best = models.iloc[0]
+    singles = models[models["model"] != HYBRID]
+    hybrid = models[models["model"] == HYBRID]
+    if hybrid.empty or singles.empty:
+        return str(best["model"]), f"{best['model']} has the best NDCG@{k} ({best[metric]:.4f})."
+    single, hybrid_value = singles.iloc[0], float(hybrid[metric].iloc[0])
+    ratio = hybrid_value / single[metric] if single[metric] > 0 else float("nan")
+    if best["model"] == HYBRID:
+        return HYBRID, (f"The hybrid is the champion: NDCG@{k} {hybrid_value:.4f} against the best single model, "
+                        f"{single['model']} ({single[metric]:.4f}), {ratio:.2f}x.")
+    return str(single["model"]), (f"{single['model']} is the champion: NDCG@{k} {single[metric]:.4f} against the "
+                                  f"hybrid's {hybrid_value:.4f} ({ratio:.2f}x); the hybrid does not beat it here.")
 
-    train: InteractionMatrix
-    truth: dict[str, set]
-    products: pd.DataFrame
-    user_segments: pd.Series | None
-    order_baskets: InteractionMatrix | None = None
-    session_baskets: InteractionMatrix | None = None
 
+def model_factories(split: SplitData, label_days: int | None, random_state: int, threads: int = 2,
+                    settings: dict[str, Any] | None = None,
+                    ) -> tuple[HybridRecommender, dict[str, Callable[[], Recommender]]]:
+    """The hybrid (unfitted, its settings) and name -> a function fitting each single model on the split.
 
-def model_factories(split: SplitData, label_days: int | None, random_state: int,
-                    threads: int = 2) -> dict[str, Callable[[], Recommender]]:
-    """name -> a function fitting that model on the split's training data."""
+    The single models are the hybrid's base models with the same settings, so the hybrid can reuse them.
+    `settings` overrides HybridRecommender parameters (e.g. EASE's chosen on a validation split).
+    """
     train = split.train
-    factories: dict[str, Callable[[], Recommender]] = {
-        "popularity": lambda: PopularityRecommender().fit(train),
-        "cooccurrence": lambda: CooccurrenceRecommender().fit(train),
-        "als": lambda: ALSRecommender(threads=threads, random_state=random_state).fit(train),
-        "ease": lambda: EASERecommender().fit(train),
-    }
-    if split.user_segments is not None:
-        factories["popularity_segment"] = lambda: PopularityRecommender().fit(train, split.user_segments)
-    if train.last_event_days is not None and label_days is not None:
-        factories["trending"] = lambda: PopularityRecommender(half_life_days=14).fit(train)
-    if len(split.products.columns):
-        factories["content"] = lambda: ContentRecommender().fit(train, recommend_data.item_text(split.products))
-    factories["hybrid"] = lambda: HybridRecommender(label_days=label_days, threads=threads,
-                                                    random_state=random_state).fit(
-        train, split.products, split.user_segments, split.order_baskets, split.session_baskets)
-    return factories
+    hybrid = HybridRecommender(label_days=label_days, threads=threads, random_state=random_state,
+                               **(settings or {}))
+    bases = hybrid.base_model_factories(train, split.products, split.user_segments)
+    factories: dict[str, Callable[[], Recommender]] = {"popularity": lambda: PopularityRecommender().fit(train)}
+    for name, base_name in HYBRID_BASE_OF.items():
+        if base_name in bases and (name != "popularity_segment" or split.user_segments is not None):
+            factories[name] = bases[base_name]
+    return hybrid, factories
 
 
 def evaluate_split(split: SplitData, k: int, models: Sequence[str] | None = None, label_days: int | None = None,
                    random_state: int = 42, progress: Progress | None = None,
-                   keep_hybrid: bool = False) -> tuple[pd.DataFrame, pd.DataFrame, HybridRecommender | None,
-                                                       pd.DataFrame | None]:
+                   keep_hybrid: bool = False, settings: dict[str, Any] | None = None,
+                   ) -> tuple[pd.DataFrame, pd.DataFrame, HybridRecommender | None, pd.DataFrame | None]:
     """Fit and score each model on a split.
+
+    Args:
+        split: the data.
+        k: list length, >= 1.
+        models: names from MODEL_NAMES (default all the data allows).
+        label_days: the hybrid's label window (None: a random share).
+        random_state: seed.
+        progress: progress(step, done, total); an exception raised in it stops the evaluation.
+        keep_hybrid: also return the fitted hybrid and its candidate frame on the evaluated users.
+        settings: HybridRecommender parameters for the hybrid and the single models (see model_factories).
 
     Returns:
         (models table, cold-start table, the hybrid if kept, its validation frame if kept).
     """
-    report = progress or (lambda step, done, total: None)
-    factories = model_factories(split, label_days, random_state)
-    names = [name for name in (models or MODEL_NAMES) if name in factories]
+    report = progress or no_progress
     unknown = set(models or ()) - set(MODEL_NAMES)
     if unknown:
         raise ShopLensError(f"unknown model(s) {', '.join(sorted(unknown))}; choose from {', '.join(MODEL_NAMES)}")
+    hybrid_model, factories = model_factories(split, label_days, random_state, settings=settings)
+    names = [name for name in (models or MODEL_NAMES) if name in factories or name == HYBRID]
     train = split.train
     users = [user for user in split.truth if train.rows_of([user])[0] >= 0]
     rows = train.rows_of(users)
     history_sizes = np.diff(train.matrix.indptr)[rows]
     cold = {user for user, size in zip(users, history_sizes) if size <= COLD_START_ITEMS}
     item_share = dict(zip(train.item_ids, np.asarray(train.binary().sum(axis=0)).ravel() / max(train.shape[0], 1)))
-    table, cold_table = [], []
+    truth = {user: split.truth[user] for user in users}
+    total = 2 * sum(name != HYBRID for name in names) + (HYBRID_UNITS if HYBRID in names else 0)
+    done = 0
+    table, cold_table, fitted = [], [], {}
     hybrid = validation = None
-    for step, name in enumerate(names):
-        report(f"training {name}", step, len(names))
+    for name in names:
         started = time.perf_counter()
-        model = factories[name]()
+        if name == HYBRID:
+            offset = done
+
+            def inner(step: str, inner_done: int, inner_total: int, offset: int = offset) -> None:
+                report(f"hybrid: {step}", offset + int((HYBRID_UNITS - 1) * inner_done / max(inner_total, 1)), total)
+
+            reuse = {HYBRID_BASE_OF[single]: model for single, model in fitted.items() if single in HYBRID_BASE_OF}
+            model = hybrid_model.fit(train, split.products, split.user_segments, split.order_baskets,
+                                     split.session_baskets, progress=inner, held_out=split.held_out,
+                                     fitted_models=reuse)
+            done += HYBRID_UNITS - 1
+        else:
+            report(f"training {name}", done, total)
+            model = factories[name]()
+            fitted[name] = model
+            done += 1
         train_seconds = time.perf_counter() - started
+        report(f"scoring {name}", done, total)
         started = time.perf_counter()
         recommendations = _recommend_all(model, train, users, rows, k)
         inference_seconds = time.perf_counter() - started
-        truth = {user: split.truth[user] for user in users}
+        done += 1
         scores = evaluate_rankings(recommendations, truth, k)
         extra = {"coverage": coverage(recommendations, train.shape[1]),
                  "novelty": novelty(recommendations, item_share),
@@ -152,10 +196,10 @@ def evaluate_split(split: SplitData, k: int, models: Sequence[str] | None = None
             cold_table.append({"model": name, **cold_scores,
                                "coverage": coverage({u: recommendations[u] for u in cold}, train.shape[1]),
                                "novelty": novelty({u: recommendations[u] for u in cold}, item_share)})
-        if name == "hybrid" and keep_hybrid:
+        if name == HYBRID and keep_hybrid:
             hybrid = model
             validation = _validation_frame(model, train, users, rows, split.truth)
-    report("done", len(names), len(names))
+    report("done", total, total)
     return _finish(pd.DataFrame(table), k), _finish(pd.DataFrame(cold_table), k), hybrid, validation
 
 
@@ -178,7 +222,7 @@ def _recommend_all(model: Recommender, train: InteractionMatrix, users: list, ro
 
 def _validation_frame(model: HybridRecommender, train: InteractionMatrix, users: list, rows: np.ndarray,
                       truth: dict) -> pd.DataFrame:
-    frame = model._candidate_frame(model.models_, train, rows)
+    frame = model.candidate_frame(rows)
     user_of_row = dict(zip(rows, users))
     items = train.item_ids[frame["item"].to_numpy()]
     frame["label"] = [int(item in truth[user_of_row[row]]) for row, item in zip(frame["row"], items)]
@@ -186,37 +230,6 @@ def _validation_frame(model: HybridRecommender, train: InteractionMatrix, users:
 
 
 # --------------------------------------------------------------------------- the warehouse
-
-
-def warehouse_split(con: Any, holdout_days: int = DEFAULT_HOLDOUT_DAYS) -> tuple[SplitData, date, date, date]:
-    """Train on interactions before the last `holdout_days` days; truth = items first touched after.
-
-    Returns:
-        (split, training start, cut date (first held-out day), data end).
-    """
-    end = recommend_data.data_end_date(con)
-    if end is None:
-        raise ShopLensError("the warehouse has no views, carts or purchases; build it from data with events")
-    cut = end - timedelta(days=holdout_days - 1)
-    train_frame = recommend_data.load_interactions(con, end_date=cut - timedelta(days=1))
-    test_frame = recommend_data.load_interactions(con, start_date=cut, end_date=end)
-    if train_frame.empty or test_frame.empty:
-        raise ShopLensError(f"holding out the last {holdout_days} days leaves no training or test data; "
-                            "pick fewer holdout days")
-    products = recommend_data.load_products(con)
-    users = recommend_data.load_users(con)
-    train = InteractionMatrix.from_frame(train_frame, item_ids=products.index)
-    seen = set(zip(train_frame["user_id"], train_frame["product_id"]))
-    fresh = test_frame[[pair not in seen for pair in zip(test_frame["user_id"], test_frame["product_id"])]]
-    truth = fresh.groupby("user_id")["product_id"].apply(set).to_dict()
-    before = cut - timedelta(days=1)
-    orders = recommend_data.load_baskets(con, "order", before)
-    sessions = recommend_data.load_baskets(con, "session", before)
-    split = SplitData(train, truth, products, users["segment"],
-                      basket_matrix(orders, products.index) if len(orders) else None,
-                      basket_matrix(sessions, products.index) if len(sessions) else None)
-    start = pd.Timestamp(train_frame["event_time"].min()).date()
-    return split, start, cut, end
 
 
 def evaluate_warehouse(con: Any, k: int = 10, holdout_days: int = DEFAULT_HOLDOUT_DAYS,
@@ -231,45 +244,88 @@ def evaluate_warehouse(con: Any, k: int = 10, holdout_days: int = DEFAULT_HOLDOU
         models: which of MODEL_NAMES to run (default all).
         keep_hybrid: return the fitted hybrid and its validation frame (for the explanation layer).
         random_state: seed.
-        progress: progress(step, done, total).
+        progress: progress(step, done, total); an exception raised in it stops the evaluation.
 
     Returns:
         The Leaderboard (dataset "warehouse").
     """
-    split, start, cut, end = warehouse_split(con, holdout_days)
+    report = progress or no_progress
+    report("reading interactions", 0, 1)
+    with_hybrid = models is None or HYBRID in models
+    split, start, cut, end = warehouse_split(con, holdout_days, label_days=holdout_days if with_hybrid else None)
     table, cold, hybrid, validation = evaluate_split(split, k, models, label_days=holdout_days,
                                                      random_state=random_state, progress=progress,
                                                      keep_hybrid=keep_hybrid)
     protocol = (f"Trained on {start} to {cut - timedelta(days=1)}, tested on the {holdout_days} days "
                 f"{cut} to {end}: items a user first touched in the test days, for users with earlier history.")
+    champion, note = champion_note(table, k)
     return Leaderboard("warehouse", protocol, k, table, cold, pd.Timestamp(start), pd.Timestamp(cut),
-                       pd.Timestamp(end) + pd.Timedelta(days=1), hybrid, validation)
+                       pd.Timestamp(end) + pd.Timedelta(days=1), hybrid, validation, champion, note)
 
 
 # --------------------------------------------------------------------------- MovieLens 100K
 
 
-def movielens_split(folder: Path, ratio: float = 0.75, seed: int = 42) -> SplitData:
-    """MovieLens 100K under the Microsoft Recommenders protocol: per-user stratified split, ratings as implicit."""
-    dataset = recommend_data.load_movielens_100k(folder)
-    train_frame, test_frame = recommend_data.stratified_split(dataset.interactions, ratio, seed)
-    items = pd.Index(sorted(dataset.interactions["product_id"].unique()))
-    # Times off: the protocol's split is random, so "recent" carries no signal the test can reward.
-    train = InteractionMatrix.from_frame(train_frame.drop(columns="event_time"), item_ids=items)
-    truth = test_frame.groupby("user_id")["product_id"].apply(set).to_dict()
-    segments = dataset.users["segment"] if "segment" in dataset.users else None
-    return SplitData(train, truth, dataset.products, segments)
+# EASE settings tried on MovieLens (penalty λ × dropout p); the best on a validation split carved from the
+# training data serves the leaderboard. λ from a hundred to a thousand spans the optimum on 1,682 items.
+EASE_GRID: tuple[tuple[float, float], ...] = tuple((l2, dropout) for l2 in (100.0, 200.0, 300.0, 500.0, 800.0)
+                                                    for dropout in (0.0, 0.25, 0.5))
+
+
+def select_ease(train_frame: pd.DataFrame, items: pd.Index, grid: Sequence[tuple[float, float]] = EASE_GRID,
+                k: int = 10, seed: int = 7) -> tuple[dict[str, float], pd.DataFrame]:
+    """EASE's penalty and dropout by NDCG@k on a validation split carved from the training rows only.
+
+    The training rows are split again per user (75/25, `seed`); each setting is fitted on the 75% and
+    scored on the 25%. The test rows are never seen.
+
+    Returns:
+        ({"ease_l2": λ, "ease_dropout": p} of the best setting, table l2, dropout, ndcg@k).
+    """
+    inner, validation = recommend_data.stratified_split(train_frame.reset_index(drop=True), 0.75, seed)
+    matrix = InteractionMatrix.from_frame(inner.drop(columns="event_time", errors="ignore"), item_ids=items)
+    truth = validation.groupby("user_id")["product_id"].apply(set).to_dict()
+    users = [user for user in truth if matrix.rows_of([user])[0] >= 0]
+    rows = matrix.rows_of(users)
+    table = []
+    for l2, dropout in grid:
+        model = EASERecommender(l2=l2, dropout=dropout).fit(matrix)
+        ranked, _ = model.recommend(rows, k)
+        lists = {user: [items[item] for item in row if item >= 0] for user, row in zip(users, ranked)}
+        table.append({"l2": l2, "dropout": dropout, f"ndcg@{k}": evaluate_rankings(lists, truth, k)[f"ndcg@{k}"]})
+    table = pd.DataFrame(table)
+    best = table.loc[table[f"ndcg@{k}"].idxmax()]
+    return {"ease_l2": float(best["l2"]), "ease_dropout": float(best["dropout"])}, table
 
 
 def evaluate_movielens(folder: Path, k: int = 10, models: Sequence[str] | None = None, random_state: int = 42,
-                       progress: Progress | None = None) -> Leaderboard:
-    """The leaderboard on MovieLens 100K (stratified 75/25 per user, seed 42, seen items removed)."""
+                       progress: Progress | None = None, tune: bool = True) -> Leaderboard:
+    """The leaderboard on MovieLens 100K (stratified 75/25 per user, seed 42, seen items removed).
+
+    Args:
+        folder: the unpacked ml-100k folder.
+        k: list length.
+        models: which of MODEL_NAMES to run (default all).
+        random_state: seed.
+        progress: progress(step, done, total).
+        tune: choose EASE's settings on a validation split carved from the training rows (`select_ease`).
+    """
+    report = progress or no_progress
+    dataset = recommend_data.load_movielens_100k(folder)
+    train_frame, _ = recommend_data.stratified_split(dataset.interactions, 0.75, 42)
     split = movielens_split(folder)
+    settings, chosen = None, ""
+    if tune:
+        report("choosing EASE's settings on a validation split", 0, 1)
+        settings, _ = select_ease(train_frame, split.train.item_ids, k=k)
+        chosen = (f" EASE's λ = {settings['ease_l2']:g} and dropout = {settings['ease_dropout']:g} were chosen on a "
+                  "validation split carved from the training rows (75/25 per user, seed 7).")
     table, cold, _, _ = evaluate_split(split, k, models, label_days=None, random_state=random_state,
-                                       progress=progress)
+                                       progress=progress, settings=settings)
     protocol = ("MovieLens 100K, every rating an implicit interaction, 75/25 split stratified per user "
-                "(seed 42, as recommenders.python_stratified_split), items seen in training removed.")
-    return Leaderboard("movielens100k", protocol, k, table, cold)
+                "(seed 42, as recommenders.python_stratified_split), items seen in training removed." + chosen)
+    champion, note = champion_note(table, k)
+    return Leaderboard("movielens100k", protocol, k, table, cold, champion=champion, champion_note=note)
 
 
 # --------------------------------------------------------------------------- Diginetica sessions

@@ -124,3 +124,32 @@ def evaluate_rankings(recommendations: Mapping, truth: Mapping, k: int) -> dict[
     means = np.mean(rows, axis=0) if rows else np.zeros(6)
     names = [f"precision@{k}", f"recall@{k}", f"ndcg@{k}", f"map@{k}", "map", f"hit_rate@{k}"]
     return {**dict(zip(names, map(float, means))), "users": len(rows)}
+
+
+def ndcg_of_arrays(items: np.ndarray, relevant: "sp.csr_matrix", k: int) -> np.ndarray:
+    """NDCG@k per row of a top-K array against a sparse relevance matrix, binary gains.
+
+    Args:
+        items: (m, >= k) item columns per user, best first; -1 marks an empty slot.
+        relevant: (m, n_items) CSR whose stored entries are the relevant items of each row.
+        k: the cut-off.
+
+    Returns:
+        Shape (m,); rows without relevant items score 0 (callers leave them out of means).
+    """
+    import scipy.sparse as sp
+
+    _check(k)
+    relevant = sp.csr_matrix(relevant)
+    items = np.asarray(items)[:, :k]
+    n_relevant = np.diff(relevant.indptr)
+    hits = np.zeros(items.shape)
+    valid = items >= 0
+    row_index = np.repeat(np.arange(items.shape[0]), items.shape[1]).reshape(items.shape)
+    if valid.any():
+        hits[valid] = np.asarray(relevant[row_index[valid], items[valid]]).ravel() != 0
+    discounts = 1.0 / np.log2(np.arange(items.shape[1]) + 2)
+    dcg = hits @ discounts
+    ideal_discounts = np.concatenate([[0.0], np.cumsum(1.0 / np.log2(np.arange(k) + 2))])
+    ideal = ideal_discounts[np.minimum(n_relevant, k)]
+    return np.divide(dcg, ideal, out=np.zeros(len(dcg)), where=ideal > 0)

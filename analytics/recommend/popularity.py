@@ -73,6 +73,55 @@ class PopularityRecommender(Recommender):
         scores[~known] = base[~known]
         return scores
 
+    def _segment_rows(self, rows: np.ndarray) -> np.ndarray:
+        """Segment code per row, -1 for unknown users or when there are no segments."""
+        if self.segment_names_ is None:
+            return np.full(len(rows), -1)
+        known = (rows >= 0) & (rows < len(self.user_segment_))
+        return np.where(known, self.user_segment_[np.clip(rows, 0, max(len(self.user_segment_) - 1, 0))], -1)
+
+    def _scores_of_segment(self, segment: int) -> np.ndarray:
+        if segment < 0:
+            return self.popularity_
+        return self.segment_popularity_[segment] + self.overall_share * self.popularity_
+
+    def score_pairs(self, rows: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """Popularity (in the user's segment when known) of each (row, item) pair."""
+        self._check_fitted()
+        rows, items = np.asarray(rows, dtype=np.int64), np.asarray(items, dtype=np.int64)
+        scores = self.popularity_[items].copy()
+        segments = self._segment_rows(rows)
+        known = segments >= 0
+        if known.any():
+            scores[known] = (self.segment_popularity_[segments[known], items[known]]
+                             + self.overall_share * self.popularity_[items[known]])
+        return scores
+
+    def candidates(self, rows: np.ndarray, n: int, exclude_seen: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """The n most popular items per user (in their segment), skipping what they have seen."""
+        self._check_fitted()
+        rows = np.asarray(rows, dtype=np.int64)
+        n = min(n, self.n_items_)
+        matrix = self.interactions_.matrix
+        segments = self._segment_rows(rows)
+        orders: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        items = np.full((len(rows), n), -1, dtype=np.int64)
+        scores = np.full((len(rows), n), -np.inf)
+        for position, (row, segment) in enumerate(zip(rows, segments)):
+            if segment not in orders:
+                values = self._scores_of_segment(int(segment))
+                order = np.lexsort((np.arange(len(values)), -values))
+                orders[segment] = (order, values[order])
+            order, values = orders[segment]
+            seen = matrix.indices[matrix.indptr[row]:matrix.indptr[row + 1]] if exclude_seen and row >= 0 else ()
+            # The first n + |seen| items of the ranking always hold n unseen ones (when there are n).
+            head = order[:n + len(seen)]
+            keep = ~np.isin(head, seen)
+            chosen = head[keep][:n]
+            items[position, :len(chosen)] = chosen
+            scores[position, :len(chosen)] = values[:n + len(seen)][keep][:n]
+        return items, scores
+
     def top_items(self, k: int = 10) -> pd.DataFrame:
         """The k most popular items overall: product_id, popularity (users, decayed when set)."""
         self._check_fitted()

@@ -10,18 +10,20 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from analytics.errors import ShopLensError
 from analytics.recommend import data as recommend_data
+from analytics.recommend.base import Progress, no_progress
+from analytics.recommend.champion import serving_note
 from analytics.recommend.cooccurrence import CooccurrenceRecommender, basket_matrix
 from analytics.recommend.data import InteractionMatrix
-from analytics.recommend.hybrid import HybridRecommender, Recommendation
+from analytics.recommend.ranker import HybridRecommender, Recommendation
+from analytics.recommend.splits import warehouse_held_out
 
-Progress = Callable[[str, int, int], None]
 LABEL_DAYS = 28
 
 
@@ -42,6 +44,26 @@ class TrainedRecommenders:
     users: pd.DataFrame
     data_end: date
     fit_seconds: float
+
+    @property
+    def champion(self) -> str:
+        """The model that serves recommendations: "hybrid" or a base model's name (see champion.py)."""
+        # A store written before the champion existed holds a hybrid without it: the hybrid served then.
+        return getattr(self.hybrid, "champion_", "hybrid")
+
+    @property
+    def champion_note(self) -> str:
+        """One plain sentence: which model serves and why (NDCG@10 on the users held aside in training)."""
+        table = self.validation
+        users = int(table["users"].iloc[0]) if len(table) else 0
+        return serving_note(self.champion, dict(zip(table["model"], table["ndcg@10"])), users)
+
+    @property
+    def validation(self) -> pd.DataFrame:
+        """NDCG@10 of the hybrid and each base model on users held aside in training (model, ndcg@10, users)."""
+        validation = getattr(self.hybrid, "validation_", None)
+        return validation if validation is not None else \
+            pd.DataFrame(columns=["model", "ndcg@10", "users"])
 
 
 @dataclass(frozen=True)
@@ -65,16 +87,21 @@ class RelatedItems:
 def train_recommenders(con: Any, progress: Progress | None = None, random_state: int = 42) -> TrainedRecommenders:
     """Fit the hybrid and its base models on every interaction in the warehouse.
 
+    The ranker's labels are the items each user first touched in the last `LABEL_DAYS` days, the
+    base models' history the days before (exact, from the warehouse); the champion is picked on
+    users held aside, and the base models are refitted on everything for serving.
+
     Args:
         con: a warehouse connection.
-        progress: progress(step, done, total) between steps.
+        progress: progress(step, done, total) between steps; an exception raised in it (e.g. by a
+            Stop button) stops the training and propagates, leaving nothing half-built.
         random_state: seed.
 
     Returns:
         The TrainedRecommenders.
     """
     started = time.perf_counter()
-    report = progress or (lambda step, done, total: None)
+    report = progress or no_progress
     report("reading interactions", 0, 5)
     end = recommend_data.data_end_date(con)
     if end is None:
@@ -86,6 +113,7 @@ def train_recommenders(con: Any, progress: Progress | None = None, random_state:
     interactions = InteractionMatrix.from_frame(frame, item_ids=products.index)
     orders = recommend_data.load_baskets(con, "order", end)
     sessions = recommend_data.load_baskets(con, "session", end)
+    held_out = warehouse_held_out(con, end, LABEL_DAYS, interactions.item_ids, interactions.user_ids)
     counts = frame.groupby("user_id").size().rename("interactions")
     users = users.join(counts, how="outer").fillna({"interactions": 0, "segment": "unknown"})
 
@@ -96,23 +124,25 @@ def train_recommenders(con: Any, progress: Progress | None = None, random_state:
         interactions, products, users["segment"],
         basket_matrix(orders, products.index) if len(orders) else None,
         basket_matrix(sessions, products.index) if len(sessions) else None,
-        progress=inner,
+        progress=inner, held_out=held_out,
     )
     return TrainedRecommenders(hybrid, products, users, end, time.perf_counter() - started)
 
 
 def recommend_for_user(trained: TrainedRecommenders, user_id: str, k: int = 10,
-                       categories: tuple[str, ...] = ()) -> Recommendation:
-    """One user's top-k with a reason per item (from the ranker's SHAP values).
+                       categories: tuple[str, ...] = (), model: str | None = None) -> Recommendation:
+    """One user's top-k with a reason per item, from the champion model.
 
     Args:
         trained: from `train_recommenders`.
         user_id: a user with at least one interaction.
         k: items, 1–100.
         categories: keep only items of these top-level categories; empty keeps all.
+        model: "hybrid" or a base model's name to override the champion; None serves the champion.
 
     Returns:
-        The Recommendation (items best first, reasons, SHAP contributions, the user's history).
+        The Recommendation (items best first, reasons, the user's history, `model` that served;
+        SHAP contributions when the hybrid serves).
     """
     if not 1 <= k <= 100:
         raise ShopLensError(f"k = {k} must be between 1 and 100")
@@ -120,7 +150,7 @@ def recommend_for_user(trained: TrainedRecommenders, user_id: str, k: int = 10,
     if categories:
         category = trained.products["category"].reindex(trained.hybrid.interactions_.item_ids)
         mask = category.isin(categories).to_numpy()
-    return trained.hybrid.recommend_with_reasons(str(user_id), k, mask)
+    return trained.hybrid.recommend_with_reasons(str(user_id), k, mask, model)
 
 
 def related_items(trained: TrainedRecommenders, product_id: str, k: int = 10) -> RelatedItems:

@@ -1,6 +1,6 @@
 -- One row per user and product: how strongly the user showed interest, from
 -- views, favourites, carts and purchases from $start_date to $end_date (inclusive), with
--- the last time they did. Weights are bound parameters so the engine owns them.
+-- the first and the last time they did. Weights are bound parameters so the engine owns them.
 with
 
 events as (
@@ -32,6 +32,7 @@ final as (
         sum(weight)::double as weight,
         sum(is_purchase)::integer as purchases,
         count(*)::integer as events,
+        min(event_time) as first_event_time,
         max(event_time) as last_event_time
     from scored
     group by user_id, product_id
