@@ -156,10 +156,10 @@ def _leaf_parsers():
 def test_no_parser_guesses_an_abbreviated_option(capsys, tiny_warehouse):
     for prefix, parser in _leaf_parsers():
         assert parser.allow_abbrev is False, " ".join(prefix)
-    # `forecast` has --top but no --to: once read as --top, now refused.
+    # `--hor` once read as `--horizon` (as `--to` was read as `--top` before forecast had --to): now refused.
     with pytest.raises(SystemExit) as raised:
-        main(["forecast", "--to", "2025-01-01", "--warehouse", str(tiny_warehouse)])
-    assert raised.value.code == 2 and "unrecognized arguments: --to" in capsys.readouterr().err
+        main(["forecast", "--hor", "7", "--warehouse", str(tiny_warehouse)])
+    assert raised.value.code == 2 and "unrecognized arguments: --hor" in capsys.readouterr().err
 
 
 # A value each argument type cannot take.
