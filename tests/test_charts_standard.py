@@ -550,3 +550,18 @@ def test_small_counts_get_whole_ticks():
     assert axis.dtick == 1 and axis.tickformat == ",d"
     assert standard.count_axis(7.0) == {"tickformat": ",d"}
     assert standard.count_axis(25_000.0) == {"tickformat": ",~s"}
+
+
+def test_a_small_negative_average_score_is_written_right_of_its_bar():
+    """The recommendation waterfall once wrote "-0.001" over its row label "Average score"."""
+    contributions = pd.Series({"Share of history": 0.047, "Co-occurrence": 0.017})
+    figure = recommendations.shap_waterfall_figure(contributions, base_value=-0.001)
+    bars, values = figure.data
+
+    assert bars.textposition == "none" and values.textposition == "middle right"
+    # Average score: the bar spans -0.001..0, its value is written at 0 (its right end), right of it.
+    assert values.x[0] == pytest.approx(0.0) and values.text[0].strip() == "-0.001"
+    # Score: -0.001 + 0.047 + 0.017 = 0.063, written at 0.063.
+    assert values.x[-1] == pytest.approx(0.063) and values.text[-1].strip() == "0.063"
+    low, high = figure.layout.xaxis.range
+    assert low < -0.001 and high > 0.063 * 1.2

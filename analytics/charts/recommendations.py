@@ -104,22 +104,38 @@ def shap_waterfall_figure(contributions: pd.Series, base_value: float, max_featu
     measures = ["absolute"] + ["relative"] * (len(table) - 2) + ["total"]
     labels = [plain_text(standard.shorten(str(step), STEP_LABEL_WIDTH)) for step in table["step"]]
     ends = [0.0, *table["cumulative"].to_numpy(dtype=float)]
+    cumulative = table["cumulative"].to_numpy(dtype=float)
+    contribution = table["contribution"].to_numpy(dtype=float)
+    starts = np.where(np.array(measures) == "relative", cumulative - contribution, 0.0)
     figure = go.Figure(go.Waterfall(
         orientation="h", measure=measures, y=labels, x=table["contribution"],
-        text=[f"{value:+.3f}" if measure == "relative" else f"{value:.3f}"
-              for value, measure in zip(table["contribution"], measures)],
-        textposition="outside", cliponaxis=False, constraintext="none", textfont={"color": TEXT},
+        textposition="none",
         increasing={"marker": {"color": UP_COLOR}}, decreasing={"marker": {"color": DOWN_COLOR}},
         totals={"marker": {"color": HYBRID_COLOR}}, connector={"line": {"color": MUTED, "width": 1}},
         customdata=[plain_text(step) for step in table["step"]],
         hovertemplate="%{customdata}: %{x:+.4f}<extra></extra>",
     ))
+    # Every value is written just right of its bar, never left of it: a small negative bar's label
+    # would otherwise sit on the feature names ("Average score-0.001").
+    figure.add_trace(go.Scatter(
+        x=np.maximum(starts, cumulative), y=labels, mode="text", cliponaxis=False, hoverinfo="skip",
+        text=[f"  {value:+.3f}" if measure == "relative" else f"  {value:.3f}"
+              for value, measure in zip(contribution, measures)],
+        textposition="middle right", textfont={"color": TEXT}, showlegend=False,
+    ))
     figure.update_layout(template=TEMPLATE, height=max(260, 30 * len(table) + 60), hovermode="closest",
                          yaxis={"autorange": "reversed", "showgrid": False, "type": "category",
                                 "tickfont": {"color": TEXT}},
                          xaxis={"title": {"text": "Ranking score"}, "showgrid": True, "gridcolor": GRID,
-                                "range": standard.outside_text_range(ends, floor_at_zero=False)})
+                                "range": _waterfall_range(ends)})
     return finish(figure)
+
+
+def _waterfall_range(ends: list[float]) -> list[float]:
+    """Room right of the bars for their values (all written on the right), a little on the left."""
+    low, high = min(0.0, min(ends)), max(0.0, max(ends))
+    span = (high - low) or 1.0
+    return [low - span * 0.04, high + span * 0.3]
 
 
 def related_table(related: pd.DataFrame, measure: str = "lift") -> pd.DataFrame:
