@@ -79,7 +79,7 @@ def show_model(name: str, params: dict[str, Any] | None = None, *, key: str, wha
 
 
 def trained_panel(explanation: TrainedExplanation, *, key: str, segment_labels: dict[str, str] | None = None,
-                  row_label: str | None = None) -> None:
+                  row_label: str | None = None, segment_default: tuple[str, str] | None = None) -> None:
     """Draw a TrainedExplanation: metrics, SHAP bar and beeswarm, calibration, segment, dependence and one row.
 
     Args:
@@ -87,6 +87,8 @@ def trained_panel(explanation: TrainedExplanation, *, key: str, segment_labels: 
         key: a prefix for widget keys, unique on the page.
         segment_labels: segment column -> label for the segment picker.
         row_label: what one row is, for people.
+        segment_default: (segment column, value) the segment picker opens on, e.g. the series the page
+            shows, so the panel explains what the person is looking at; ignored when absent.
     """
     st.caption(describe(explanation))
     metric_row(explanation)
@@ -111,10 +113,10 @@ def trained_panel(explanation: TrainedExplanation, *, key: str, segment_labels: 
                               file_name=f"{key}-calibration", caption="Predicted against observed, later rows",
                               key=f"{key}_calibration")
         with right:
-            _segment_explanation(explanation, key, segment_labels)
+            _segment_explanation(explanation, key, segment_labels, segment_default)
     else:
         with left:
-            _segment_explanation(explanation, key, segment_labels)
+            _segment_explanation(explanation, key, segment_labels, segment_default)
     if st.toggle("Look closer: one feature, one row", key=f"{key}_details", bind="query-params",
                  help="A dependence plot for a feature you pick and the waterfall of a single row."):
         feature_column, row_column = st.columns(2)
@@ -198,16 +200,22 @@ def _output_word(explanation: TrainedExplanation) -> str:
     return {"classification": "chance", "regression": "prediction", "ranking": "score"}.get(explanation.task, "output")
 
 
-def _segment_explanation(explanation: TrainedExplanation, key: str,
-                         segment_labels: dict[str, str] | None) -> None:
+def _segment_explanation(explanation: TrainedExplanation, key: str, segment_labels: dict[str, str] | None,
+                         segment_default: tuple[str, str] | None = None) -> None:
     labels = segment_labels or {column: common.humanize(column) for column in explanation.segments.columns}
     labels = {column: label for column, label in labels.items() if column in explanation.segments.columns}
     if not labels:
         return
+    default_column, default_value = segment_default or (None, None)
+    columns = list(labels)
     with st.container(horizontal=True, gap="small"):
-        column = st.selectbox("Explain the segment", list(labels), format_func=labels.get, key=f"{key}_segment_by")
+        column = st.selectbox("Explain the segment", columns, format_func=labels.get, key=f"{key}_segment_by",
+                              index=columns.index(default_column) if default_column in columns else 0)
         values = sorted(explanation.segments[column].unique())
-        value = st.selectbox("Value", values, key=f"{key}_segment_value")
+        opens_on = values.index(default_value) if column == default_column and default_value in values else 0
+        # Keyed by the default too: when the page moves to another series, the picker follows it.
+        value = st.selectbox("Value", values, index=opens_on,
+                             key=f"{key}_segment_value" + (f"_{default_value}" if default_value else ""))
     if value is None:
         return
     segment = explain_segment(explanation, column, value)

@@ -303,4 +303,4 @@ if run.arena.settings.is_daily and "lightgbm_global" in run.arena.settings.model
             f"MASE below is the leaderboard's LightGBM (global) MASE averaged over the {len(lightgbm)} series of "
             "this run" + (f"; for {view.label} it is {this_series.iloc[0]:.2f}." if len(this_series) else ".")))
         explanation_panel.trained_panel(report.explanation, key="forecast", segment_labels=SEGMENT_LABELS,
-                                        row_label="Series and day")
+                                        row_label="Series and day", segment_default=("series", str(view.unique_id)))

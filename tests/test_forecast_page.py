@@ -111,6 +111,10 @@ def test_history_shows_before_run_and_a_forecast_day_is_explained_after(monkeypa
     assert_no_error(app)
     assert app.selectbox(key="forecast_why_day").value == f"{first_day:%Y-%m-%d}"
     assert any(f"{first_day:%a %d %b %Y}" in markdown.value for markdown in app.markdown)
+    # The explanation panel's segment picker opens on the series the page shows, not the first one.
+    shown_series = app.selectbox(key="forecast_series").value
+    segment = next(box for box in app.selectbox if box.key and box.key.startswith("forecast_segment_value"))
+    assert app.selectbox(key="forecast_segment_by").value == "series" and segment.value == shown_series
     # A shared link to a day outside this horizon falls back to the default day instead of failing.
     again = run_page(monkeypatch, sample_warehouse, query | {"forecast_why_day": "1999-01-01"})
     assert_no_error(again)
