@@ -199,24 +199,39 @@ def fresh_page(browser, app_url: str, timeout_seconds: float = 240) -> Iterator[
         context.close()
 
 
+NOT_RUNNING = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+CHARTS_DRAWN = """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
+                     .every(chart => chart.querySelector('.js-plotly-plot .main-svg'))"""
+# How long a settled page must stay settled to count: bound URL values may rerun the script once.
+STABLE_SECONDS = 0.3
+
+
 def open_and_settle(page, url: str) -> float:
-    """Load `url`, wait until the script has finished and every chart has drawn; returns the seconds it took."""
+    """Load `url`, wait until the script has finished and every chart has drawn; returns the seconds it took.
+
+    The seconds end when the page first reached the state that then held (`settle`), not after the
+    pause that confirms it held.
+    """
     started = time.perf_counter()
     page.goto(url, wait_until="domcontentloaded")
     page.wait_for_selector('[data-testid="stMain"] h1')
-    settle(page)
-    return time.perf_counter() - started
+    return settle(page) - started
 
 
-def settle(page) -> None:
-    """Wait until the script has finished (twice in a row: bound URL values may rerun it) and charts have drawn."""
-    for _ in range(2):
-        page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
-        page.wait_for_timeout(300)
-    page.wait_for_function(
-        """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
-                   .every(chart => chart.querySelector('.js-plotly-plot .main-svg'))"""
-    )
+def settle(page) -> float:
+    """Wait until the script has finished and every chart has drawn, and it stays so; returns when it first was.
+
+    Returns:
+        The `time.perf_counter()` at which the page reached the state that then held for
+        STABLE_SECONDS (a rerun in between starts the wait again).
+    """
+    while True:
+        page.wait_for_selector(NOT_RUNNING)
+        page.wait_for_function(CHARTS_DRAWN)
+        reached = time.perf_counter()
+        page.wait_for_timeout(STABLE_SECONDS * 1000)
+        if page.locator(NOT_RUNNING).count() and page.evaluate(CHARTS_DRAWN):
+            return reached
 
 
 def shown_errors(page) -> list[str]:
