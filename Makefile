@@ -22,15 +22,20 @@ run: warehouse
 	@echo "ShopLens is at http://localhost:$(PORT)"
 	$(BIN)/streamlit run dashboard/server.py --server.port $(PORT) --server.address $(ADDRESS)
 
+# No background training while tests or benchmarks run: it would compete with them for the cores
+# (tests that need the worker start it themselves). Prerequisites inherit the setting.
+test: export SHOPLENS_MODEL_WORKER = off
 test: warehouse
 	$(BIN)/pytest
 
+bench: export SHOPLENS_MODEL_WORKER = off
 bench: warehouse
 	$(BIN)/python -m benchmarks
 
 # Every page and tab, on the sample, the Taobao excerpt (when ../shared/data has it) and thin data:
 # test-output/gallery/index.html.
 screenshots: warehouse
+	$(BIN)/shoplens models train --wait --format json > /dev/null
 	$(BIN)/python -m tools.screenshots
 
 install: $(VENV)/.installed
