@@ -559,6 +559,7 @@ def test_a_small_negative_average_score_is_written_right_of_its_bar():
     bars, values = figure.data
 
     assert bars.textposition == "none" and values.textposition == "middle right"
+    assert figure.layout.showlegend is False  # the value labels are a trace, but not a legend entry
     # Average score: the bar spans -0.001..0, its value is written at 0 (its right end), right of it.
     assert values.x[0] == pytest.approx(0.0) and values.text[0].strip() == "-0.001"
     # Score: -0.001 + 0.047 + 0.017 = 0.063, written at 0.063.

@@ -124,6 +124,7 @@ def shap_waterfall_figure(contributions: pd.Series, base_value: float, max_featu
         textposition="middle right", textfont={"color": TEXT}, showlegend=False,
     ))
     figure.update_layout(template=TEMPLATE, height=max(260, 30 * len(table) + 60), hovermode="closest",
+                         showlegend=False,
                          yaxis={"autorange": "reversed", "showgrid": False, "type": "category",
                                 "tickfont": {"color": TEXT}},
                          xaxis={"title": {"text": "Ranking score"}, "showgrid": True, "gridcolor": GRID,
