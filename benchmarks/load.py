@@ -32,6 +32,7 @@ from tools.browser import (
     CHROMIUM_ARGS,
     IGNORED_CONSOLE,
     NOT_RUNNING,
+    STABLE_CHECKS,
     STABLE_SECONDS,
     VIEWPORT,
     dashboard_process,
@@ -107,8 +108,13 @@ async def _session(browser, url: str, deadline: float, result: LoadResult, offse
                     reached = time.perf_counter()
                     # Settled only if it stays so (a bound URL value may rerun the script once); the time
                     # counted is when it first got there (as tools.browser.settle counts it).
-                    await page.wait_for_timeout(STABLE_SECONDS * 1000)
-                    if await page.locator(NOT_RUNNING).count() and await page.evaluate(CHARTS_DRAWN):
+                    stable = True
+                    for _ in range(STABLE_CHECKS):
+                        await page.wait_for_timeout(STABLE_SECONDS * 1000)
+                        if not (await page.locator(NOT_RUNNING).count() and await page.evaluate(CHARTS_DRAWN)):
+                            stable = False
+                            break
+                    if stable:
                         break
             except Exception as error:  # noqa: BLE001 - a view that never settles is an error of the run
                 result.errors.append(f"{path}: did not settle ({type(error).__name__})")

@@ -94,6 +94,8 @@ def _navigation(page) -> list[str]:
 
 
 def _metrics(page) -> list[str]:
+    # Every page these tests read tiles on draws them; on a busy machine they may come after a rerun.
+    page.wait_for_selector('[data-testid="stMetricValue"]')
     return [text.strip() for text in page.locator('[data-testid="stMetricValue"]').all_inner_texts()]
 
 
