@@ -96,6 +96,19 @@ DATE_PRESETS: dict[str, Any] = {
 }
 
 
+def last_complete_day(first_date: date, last_date: date, complete_end: date | None) -> date:
+    """The day "as of" dates end on: the data's last complete day, when it lies within the data.
+
+    Args:
+        first_date, last_date: the data's first and last day.
+        complete_end: `WarehouseInfo.complete_data_end` (the day before a partial last day); None,
+            or a day outside the data (an older warehouse's record), means `last_date`.
+    """
+    if complete_end is None or not first_date <= complete_end <= last_date:
+        return last_date
+    return complete_end
+
+
 def preset_range(preset: str, first_date: date, last_date: date) -> tuple[date, date]:
     """The dates of a quick range (a key of `DATE_PRESETS`) for data from `first_date` to `last_date`.
 

@@ -38,7 +38,14 @@ from analytics.formatting import (  # noqa: F401
     humanize,
 )
 from analytics.settings import load_settings
-from analytics.filters import COMPARISONS, DATE_PRESETS, Filters, matching_preset, preset_range
+from analytics.filters import (
+    COMPARISONS,
+    DATE_PRESETS,
+    Filters,
+    last_complete_day,
+    matching_preset,
+    preset_range,
+)
 from analytics.overview import FilterOptions, Kpi
 from analytics.warehouse import (
     WarehouseInfo,
@@ -238,14 +245,8 @@ def default_dates(options: FilterOptions, complete_end: date | None = None) -> t
     """
     if options.first_date is None or options.last_date is None:
         return None
-    end = _last_complete_day(options, complete_end)
+    end = last_complete_day(options.first_date, options.last_date, complete_end)
     return max(options.first_date, end - timedelta(days=DEFAULT_DAYS - 1)), end
-
-
-def _last_complete_day(options: FilterOptions, complete_end: date | None) -> date:
-    if complete_end is None or not options.first_date <= complete_end <= options.last_date:
-        return options.last_date
-    return complete_end
 
 
 def sidebar_filters(options: FilterOptions) -> Filters | None:
@@ -263,7 +264,7 @@ def sidebar_filters(options: FilterOptions) -> Filters | None:
         return None
     first, last = options.first_date, options.last_date
     # Quick ranges end on the last complete day; the date pickers still reach a partial last day.
-    ranges_end = _last_complete_day(options, complete_end)
+    ranges_end = last_complete_day(first, last, complete_end)
     st.session_state[_DEFAULTS_KEY] = defaults
     with st.sidebar:
         header = st.container(horizontal=True, vertical_alignment="center", horizontal_alignment="distribute")

@@ -12,11 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Iterator
 from urllib.parse import parse_qs, urlparse
@@ -27,10 +23,9 @@ import pytest
 from analytics.access.permissions import Role
 from analytics.access.roles import load_roles
 from tests.oidc_provider import CLIENT_ID, CLIENT_SECRET, USERS, OIDCProvider, _free_port
+from tools.browser import dashboard_process
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 COOKIE_SECRET = "shoplens-test-cookie-secret-0123456789abcdef"
-SERVER_START_SECONDS = 60
 ROLES_TOML = """\
 unknown_users = "none"
 
@@ -75,46 +70,11 @@ def app_with_sign_in(warehouse: Path, folder: Path, *, sign_with_wrong_key: bool
     with OIDCProvider([f"http://127.0.0.1:{port}/oauth2callback"],
                       sign_with_wrong_key=sign_with_wrong_key) as provider:
         secrets, roles = write_sign_in_config(folder, port, provider)
-        env = dict(os.environ)
-        env["SHOPLENS_WAREHOUSE"] = str(warehouse)
-        env["SHOPLENS_ROLES_FILE"] = str(roles)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
-        env.pop("SHOPLENS_CURRENCY", None)
-        env.pop("OPEN_ACCESS", None)
-        command = [
-            sys.executable, "-m", "streamlit", "run", "dashboard/server.py",
-            "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
-            "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false",
-            "--client.showErrorDetails", "full", "--secrets.files", str(secrets),
-        ]
-        log_path = folder / "server.log"
-        with open(log_path, "wb") as log:
-            process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-            try:
-                url = f"http://127.0.0.1:{port}"
-                _wait_for_health(url, process, log_path)
-                yield url, provider, roles
-            finally:
-                process.terminate()
-                try:
-                    process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait(timeout=10)
-
-
-def _wait_for_health(url: str, process: subprocess.Popen, log_path: Path) -> None:
-    deadline = time.monotonic() + SERVER_START_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"streamlit exited with code {process.returncode}:\n{log_path.read_text(errors='replace')}")
-        try:
-            if httpx.get(f"{url}/_stcore/health", timeout=2).text.strip() == "ok":
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"streamlit did not become healthy in {SERVER_START_SECONDS} s:\n{log_path.read_text(errors='replace')}")
+        # OPEN_ACCESS from the developer's shell must not open the app these tests sign in to.
+        with dashboard_process(warehouse, folder / "server.log", port=port,
+                               environment={"SHOPLENS_ROLES_FILE": str(roles), "OPEN_ACCESS": ""},
+                               arguments=("--secrets.files", str(secrets))) as (url, _):
+            yield url, provider, roles
 
 
 def _provider_token() -> str:

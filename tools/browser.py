@@ -16,7 +16,7 @@ import urllib.request
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
@@ -106,8 +106,13 @@ def _children(process_id: int) -> list[int]:
 
 @contextmanager
 def dashboard_process(warehouse: Path, log_path: Path, *, port: int | None = None,
-                      environment: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
-    """As `dashboard_server`, yielding (URL, the server's process) for those who measure the server."""
+                      environment: dict[str, str] | None = None,
+                      arguments: Sequence[str] = ()) -> Iterator[tuple[str, subprocess.Popen]]:
+    """As `dashboard_server`, yielding (URL, the server's process) for those who measure the server.
+
+    Args:
+        arguments: further `streamlit run` options, e.g. ("--secrets.files", path).
+    """
     port = port or free_port()
     env = dict(os.environ)
     env["SHOPLENS_WAREHOUSE"] = str(warehouse)
@@ -122,6 +127,7 @@ def dashboard_process(warehouse: Path, log_path: Path, *, port: int | None = Non
         "--server.fileWatcherType", "none",
         "--browser.gatherUsageStats", "false",
         "--client.showErrorDetails", "full",
+        *arguments,
     ]
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "wb") as log:

@@ -37,7 +37,7 @@ from typing import Any
 import pandas as pd
 
 from analytics.errors import ShopLensError
-from analytics.filters import Filters
+from analytics.filters import Filters, last_complete_day
 from analytics.models.registry import JobContext, JobSpec
 
 CART_WINDOW_HOURS = 24.0
@@ -68,8 +68,7 @@ def whole_history(connection: Any) -> Filters:
     if options.first_date is None or options.last_date is None:
         raise ShopLensError("the warehouse has no dated events, so there is nothing to train on; "
                             "import events first")
-    complete = complete_data_end(connection)
-    end = complete if complete is not None and options.first_date <= complete <= options.last_date else options.last_date
+    end = last_complete_day(options.first_date, options.last_date, complete_data_end(connection))
     return Filters(options.first_date, end)
 
 

@@ -304,8 +304,8 @@ class ModelStore:
 # --------------------------------------------------------------------------- files
 
 
-def write_atomic(path: Path, payload: bytes) -> None:
-    """Write `payload` to a temporary file beside `path`, then move it over `path` in one step."""
+def _written_beside(path: Path, payload: bytes) -> Path:
+    """`payload` written and synced to a new temporary file beside `path` (the caller removes it)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
@@ -313,6 +313,16 @@ def write_atomic(path: Path, payload: bytes) -> None:
             handle.write(payload)
             handle.flush()
             os.fsync(handle.fileno())
+    except BaseException:
+        temporary.unlink(missing_ok=True)  # a disk-full write leaves no partial file behind
+        raise
+    return temporary
+
+
+def write_atomic(path: Path, payload: bytes) -> None:
+    """Write `payload` to a temporary file beside `path`, then move it over `path` in one step."""
+    temporary = _written_beside(path, payload)
+    try:
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
@@ -320,13 +330,8 @@ def write_atomic(path: Path, payload: bytes) -> None:
 
 def write_new(path: Path, payload: bytes) -> bool:
     """Write `payload` to `path` only if `path` does not exist; never a half-written file. True when written."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    temporary = _written_beside(path, payload)
     try:
-        with temporary.open("wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
         # link() fails when the target exists: of two processes creating the same record, one wins.
         try:
             os.link(temporary, path)
