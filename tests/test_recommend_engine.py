@@ -19,6 +19,7 @@ from analytics.recommend.data import (
 )
 from analytics.recommend.evaluate import evaluate_diginetica, evaluate_warehouse
 from analytics.recommend.hybrid import FEATURE_LABELS, HybridRecommender, train_ranker_model
+from analytics.recommend.ranker_card import RANKER_HOLDOUT_DAYS, RANKER_SEED
 from analytics.recommend.service import pickable_users, recommend_for_user, related_items, train_recommenders
 from tests.recommend_fixtures import build_recommend_warehouse, tables
 from tests.test_recommend_models import block_log
@@ -145,6 +146,19 @@ def test_ranker_model_for_the_explanation_layer(shop_con):
     assert model.training_end == model.validation_start
     predictions = model.model.predict(model.explain_rows)
     assert predictions.shape == (len(model.explain_rows),)
+
+
+def test_the_ranker_explains_the_leaderboards_hybrid_when_given_its_evaluation(shop_con):
+    board = evaluate_warehouse(shop_con, k=10, holdout_days=RANKER_HOLDOUT_DAYS, keep_hybrid=True,
+                               random_state=RANKER_SEED)
+    model = train_ranker_model(shop_con, evaluation=board)
+    # The same fitted ranker, so the card's NDCG is the leaderboard's hybrid row, not a second fit's.
+    assert model.model is board.hybrid.ranker_
+    assert model.metrics["ndcg@10"] == board.models.set_index("model").loc["hybrid", "ndcg@10"]
+    # An evaluation on other held-out days is not the ranker's: it fits its own.
+    other = evaluate_warehouse(shop_con, k=10, holdout_days=21, models=("hybrid",), keep_hybrid=True,
+                               random_state=RANKER_SEED)
+    assert train_ranker_model(shop_con, evaluation=other).model is not other.hybrid.ranker_
 
 
 def test_hybrid_on_a_tiny_log_without_a_catalogue():

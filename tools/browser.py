@@ -175,9 +175,19 @@ def chromium_browser() -> Iterator[object]:
 
 
 @contextmanager
-def fresh_page(browser, app_url: str, timeout_seconds: float = 240) -> Iterator[tuple[object, PageProblems]]:
-    """A new browser context (so a new Streamlit session) and page, watching for problems."""
-    context = browser.new_context(viewport=dict(VIEWPORT), device_scale_factor=1)
+def fresh_page(browser, app_url: str, timeout_seconds: float = 240, *,
+               returning: object | None = None) -> Iterator[tuple[object, PageProblems]]:
+    """A new Streamlit session in a page of its own, watching for problems.
+
+    Args:
+        browser: from `chromium_browser`.
+        app_url: the app's address; requests elsewhere are problems.
+        timeout_seconds: Playwright's default wait.
+        returning: a browser context from `browser_context` to open the page in, as a new tab of a
+            browser that visited before (its cache holds Streamlit's code); by default a new context,
+            as a browser that never visited.
+    """
+    context = returning or browser.new_context(viewport=dict(VIEWPORT), device_scale_factor=1)
     page = context.new_page()
     page.set_default_timeout(timeout_seconds * 1000)
     problems = PageProblems()
@@ -202,12 +212,26 @@ def fresh_page(browser, app_url: str, timeout_seconds: float = 240) -> Iterator[
     try:
         yield page, problems
     finally:
+        (page if returning else context).close()
+
+
+@contextmanager
+def browser_context(browser) -> Iterator[object]:
+    """One browser profile whose pages share a cache, for `fresh_page(..., returning=...)`."""
+    context = browser.new_context(viewport=dict(VIEWPORT), device_scale_factor=1)
+    try:
+        yield context
+    finally:
         context.close()
 
 
 NOT_RUNNING = '[data-testid="stApp"][data-test-script-state="notRunning"]'
-CHARTS_DRAWN = """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
-                     .every(chart => chart.querySelector('.js-plotly-plot .main-svg'))"""
+# Drawn: no element still waits for its code (Streamlit loads each kind's code on first use and shows
+# a skeleton meanwhile, so "every chart drawn" alone holds while the charts are still skeletons), and
+# every chart has its SVG.
+CHARTS_DRAWN = """() => !document.querySelector('[data-testid="stSkeleton"]')
+                     && [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
+                        .every(chart => chart.querySelector('.js-plotly-plot .main-svg'))"""
 # How long a settled page must stay settled to count: bound URL values may rerun the script once.
 STABLE_SECONDS = 0.3
 STABLE_CHECKS = 2

@@ -54,6 +54,8 @@ FAST_MODELS: tuple[str, ...] = (SEASONAL_NAIVE, ETS, LIGHTGBM)
 LARGE_RUN_SERIES = 50
 # The fast ETS fits the last 52 seasons (a year of days).
 FAST_ETS_HISTORY = 52
+# auto.arima approximates the likelihood in its order search beyond this many observations (as R does).
+ARIMA_APPROXIMATION_LENGTH = 150
 HOLIDAYS_PRIOR_SCALE = 1.0
 # See learnable_holidays.
 HOLIDAY_LEAD_IN_DAYS = 28
@@ -184,7 +186,11 @@ def _statsforecast_model(model: str, season_length: int, length: int, is_daily: 
         # Additive error and season, no trend: fits ~10x faster than AutoETS's full search.
         return sf.AutoETS(season_length=seasonal, model="ANA" if seasonal > 1 else "ANN")
     if model == AUTO_ARIMA:
-        return sf.AutoARIMA(season_length=seasonal)
+        # R's forecast::auto.arima rule: on long or finely seasonal series, search the orders with the
+        # conditional-sum-of-squares approximation (then refit the chosen one exactly). About ten times
+        # faster on a year of daily sales, with the same accuracy over the sample's categories.
+        return sf.AutoARIMA(season_length=seasonal, approximation=length > ARIMA_APPROXIMATION_LENGTH
+                            or season_length > 12)
     if model == MSTL:
         seasons = [period for period in ((season_length, 365) if is_daily else (season_length,))
                    if period > 1 and length >= 2 * period]

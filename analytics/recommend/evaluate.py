@@ -66,6 +66,7 @@ class Leaderboard:
             (1 = held out), when the hybrid is kept.
         champion: the model with the best NDCG@k on this split (the first row).
         champion_note: one plain sentence on the champion against the hybrid and the best single model.
+        holdout_days, random_state: the warehouse split's held-out days and the seed (time splits only).
     """
 
     dataset: str
@@ -80,6 +81,8 @@ class Leaderboard:
     validation_frame: pd.DataFrame | None = None
     champion: str | None = None
     champion_note: str = ""
+    holdout_days: int | None = None
+    random_state: int | None = None
 
     def best_single(self, metric: str = "ndcg@10") -> pd.Series:
         """The best row that is not the hybrid, by `metric`."""
@@ -260,7 +263,8 @@ def evaluate_warehouse(con: Any, k: int = 10, holdout_days: int = DEFAULT_HOLDOU
                 f"{cut} to {end}: items a user first touched in the test days, for users with earlier history.")
     champion, note = champion_note(table, k)
     return Leaderboard("warehouse", protocol, k, table, cold, pd.Timestamp(start), pd.Timestamp(cut),
-                       pd.Timestamp(end) + pd.Timedelta(days=1), hybrid, validation, champion, note)
+                       pd.Timestamp(end) + pd.Timedelta(days=1), hybrid, validation, champion, note,
+                       holdout_days, random_state)
 
 
 # --------------------------------------------------------------------------- MovieLens 100K

@@ -16,10 +16,12 @@ from analytics.recommend.ranker import HybridRecommender
 RANKER_HOLDOUT_DAYS = 28
 RANKER_LABEL_DAYS = 28
 SHAP_ROWS = 2_000
+# The leaderboard's seed, so the leaderboard's hybrid can serve as the ranker (`evaluation`).
+RANKER_SEED = 42
 
 
 def train_ranker_model(con: Any, holdout_days: int = RANKER_HOLDOUT_DAYS, shap_rows: int = SHAP_ROWS,
-                       random_state: int = 0) -> Any:
+                       random_state: int = RANKER_SEED, evaluation: Any = None) -> Any:
     """Train the hybrid ranker on the warehouse and return it as a `TrainedModel` (task "ranking").
 
     The interactions before the last `holdout_days` days train the ranker (its labels are that
@@ -31,6 +33,10 @@ def train_ranker_model(con: Any, holdout_days: int = RANKER_HOLDOUT_DAYS, shap_r
         holdout_days: validation window at the end of the data, >= 1.
         shap_rows: validation candidate rows to explain at most.
         random_state: seed.
+        evaluation: a warehouse `Leaderboard` at 10 on the same held-out days that kept its hybrid
+            (`evaluate_warehouse(..., keep_hybrid=True)`): its hybrid is explained instead of fitting
+            another, so the ranker's card and the leaderboard's hybrid row are one model. Ignored when it
+            does not match (another cut-off, hold-out or seed, or no hybrid kept).
 
     Returns:
         analytics.explain.trained.TrainedModel with the LGBMRanker as `model`.
@@ -38,8 +44,11 @@ def train_ranker_model(con: Any, holdout_days: int = RANKER_HOLDOUT_DAYS, shap_r
     from analytics.explain.trained import TrainedModel
 
     started = time.perf_counter()
-    result = evaluate_warehouse(con, k=10, holdout_days=holdout_days, models=("hybrid",),
-                                keep_hybrid=True, random_state=random_state)
+    if _matches(evaluation, holdout_days, random_state):
+        result = evaluation
+    else:
+        result = evaluate_warehouse(con, k=10, holdout_days=holdout_days, models=("hybrid",),
+                                    keep_hybrid=True, random_state=random_state)
     hybrid: HybridRecommender = result.hybrid
     validation = result.validation_frame
     if validation is None or validation.empty:
@@ -79,6 +88,13 @@ def train_ranker_model(con: Any, holdout_days: int = RANKER_HOLDOUT_DAYS, shap_r
         parameters=hybrid.get_params(),
         fit_seconds=time.perf_counter() - started,
     )
+
+
+def _matches(evaluation: Any, holdout_days: int, random_state: int) -> bool:
+    """Whether `evaluation` is the ranker's own evaluation: at 10, on the same hold-out, same seed, hybrid kept."""
+    return (evaluation is not None and evaluation.hybrid is not None and evaluation.validation_frame is not None
+            and evaluation.k == 10 and evaluation.holdout_days == holdout_days
+            and evaluation.random_state == random_state)
 
 
 def _data_version(con: Any) -> str:
