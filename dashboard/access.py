@@ -14,6 +14,8 @@ Permissions are `analytics.access.Permission` values or their names ("view_user_
 
 from __future__ import annotations
 
+import os
+
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -62,10 +64,22 @@ def sign_in_configured() -> tuple[str, ...]:
 
 
 def _auth_section() -> dict[str, Any]:
+    # Without a secrets file (open access, the default), Streamlit looks for the files again, under a
+    # lock, on every access to st.secrets: a sixth of the server's CPU per page view with 20 sessions.
+    # Secrets already loaded (a file, or a test's) are read as usual.
+    if getattr(st.secrets, "_secrets", None) is None and not _secrets_files_exist():
+        return {}
     try:
         return _plain(st.secrets.get("auth"))
     except Exception:  # noqa: BLE001 - with no secrets file Streamlit raises its own error type
         return {}
+
+
+def _secrets_files_exist() -> bool:
+    """Whether any of Streamlit's secrets locations (`secrets.files`) exists."""
+    from streamlit import config
+
+    return any(os.path.exists(path) for path in config.get_option("secrets.files"))
 
 
 def current_user() -> User:

@@ -36,8 +36,12 @@ This module draws UI only.
 
 from __future__ import annotations
 
+import threading
+import weakref
+from collections.abc import Callable
 from typing import Any
 
+import plotly.graph_objects as go
 import streamlit as st
 
 from analytics.charts import explanations as charts
@@ -57,6 +61,43 @@ METRIC_HELP = {
     "wape": "Sum of absolute errors over the sum of actual values; lower is better.",
     "r2": "How closely a surrogate reproduces the model it explains, on rows it did not see: 1 is exactly.",
 }
+
+
+# Figures that depend on the explanation alone, built once per explanation object: artifacts are decoded
+# once per process (model_status caches them), so every session shares the object and its figures,
+# which are dropped when the object is. Keyed by the object's identity: hashing a whole explanation on
+# every view would cost what building the figure does.
+_FIGURES: dict[int, dict[tuple, Any]] = {}
+_FIGURES_LOCK = threading.Lock()
+
+
+def shared(explanation: TrainedExplanation, build: Callable[..., Any], *args: Any) -> Any:
+    """`build(explanation, *args)`, built once per explanation object and arguments and shared by every session.
+
+    For figures and tables that depend on the explanation alone (and hashable choices such as a feature
+    name); what is shared is never changed afterwards (pages only draw it).
+    """
+    with _FIGURES_LOCK:
+        identity = id(explanation)
+        if identity not in _FIGURES:
+            _FIGURES[identity] = {}
+            # The id may be reused only after the object is gone, and by then its figures are too.
+            weakref.finalize(explanation, _FIGURES.pop, identity, None)
+        built = _FIGURES[identity]
+        key = (f"{build.__module__}.{build.__qualname__}", args)
+        if key not in built:
+            built[key] = build(explanation, *args)
+        return built[key]
+
+
+def dependence(explanation: TrainedExplanation, feature: str) -> tuple[Any, go.Figure]:
+    """The dependence table of `feature` (coloured by its strongest interaction) and its figure, shared."""
+    return shared(explanation, _dependence, feature)
+
+
+def _dependence(explanation: TrainedExplanation, feature: str) -> tuple[Any, go.Figure]:
+    table = dependence_table(explanation, feature)
+    return table, charts.dependence_figure(explanation, table)
 
 
 def show_model(name: str, params: dict[str, Any] | None = None, *, key: str, what: str,
@@ -97,11 +138,11 @@ def trained_panel(explanation: TrainedExplanation, *, key: str, segment_labels: 
                    f"{explanation.unit}; read them as approximate.", icon=":material/warning:")
     importance, swarm = st.columns(2)
     with importance:
-        common.chart_card("What matters most", charts.shap_bar_figure(explanation),
+        common.chart_card("What matters most", shared(explanation, charts.shap_bar_figure),
                           charts.importance_table(explanation), file_name=f"{key}-shap-importance",
                           caption=f"Mean |SHAP value| per feature, {explanation.unit}", key=f"{key}_shap_bar")
     with swarm:
-        common.chart_card("How each feature pushes", charts.shap_beeswarm_figure(explanation),
+        common.chart_card("How each feature pushes", shared(explanation, charts.shap_beeswarm_figure),
                           explanation.shap_values.rename(columns=explanation.feature_labels).reset_index(),
                           file_name=f"{key}-shap-values",
                           caption=f"One dot per row: right raises the {_output_word(explanation)}, "
@@ -109,7 +150,7 @@ def trained_panel(explanation: TrainedExplanation, *, key: str, segment_labels: 
     left, right = st.columns(2)
     if explanation.task == "classification" and not explanation.calibration.empty:
         with left:
-            common.chart_card("Calibration", charts.calibration_figure(explanation), explanation.calibration,
+            common.chart_card("Calibration", shared(explanation, charts.calibration_figure), explanation.calibration,
                               file_name=f"{key}-calibration", caption="Predicted against observed, later rows",
                               key=f"{key}_calibration")
         with right:
@@ -162,11 +203,10 @@ def dependence_section(explanation: TrainedExplanation, key: str) -> None:
                            key=f"{key}_dependence_feature", bind="query-params")
     if feature is None:
         return
-    table = dependence_table(explanation, feature)
+    table, figure = dependence(explanation, feature)
     colour_by = table.attrs.get("colour_by")
     common.chart_card(
-        f"How {labels[feature].lower()} drives the prediction", charts.dependence_figure(explanation, table),
-        table, file_name=f"{key}-dependence-{feature}", key=f"{key}_dependence",
+        f"How {labels[feature].lower()} drives the prediction", figure, table, file_name=f"{key}-dependence-{feature}", key=f"{key}_dependence",
         caption=(f"One dot per row; colour: {labels[colour_by]}, the feature it interacts with most"
                  if colour_by else "One dot per row"),
     )

@@ -10,7 +10,7 @@ from analytics.charts import explanations as charts
 from analytics.explain.cards import METRIC_LABELS
 from analytics.explain.fairness import GROUP_COLUMNS
 from analytics.explain.registry import availability
-from analytics.explain.tree_shap import dependence_table, explain_row
+from analytics.explain.tree_shap import explain_row
 from dashboard import common, explanation_panel, model_status
 
 
@@ -91,7 +91,7 @@ with details:
         st.json(card.parameters)
 with calibration:
     if explanation.task == "classification" and not explanation.calibration.empty:
-        common.chart_card("Calibration", charts.calibration_figure(explanation), explanation.calibration,
+        common.chart_card("Calibration", explanation_panel.shared(explanation, charts.calibration_figure), explanation.calibration,
                           file_name=f"{card.name}-calibration", caption="Predicted against observed, later rows",
                           key="explain_calibration")
     else:
@@ -103,11 +103,11 @@ with calibration:
 st.subheader("What drives the model", anchor=False)
 importance, swarm = st.columns(2)
 with importance:
-    common.chart_card("What matters most", charts.shap_bar_figure(explanation), charts.importance_table(explanation),
+    common.chart_card("What matters most", explanation_panel.shared(explanation, charts.shap_bar_figure), charts.importance_table(explanation),
                       file_name=f"{card.name}-shap-importance", key="explain_shap_bar",
                       caption=f"Mean |SHAP value| per feature, {explanation.unit}, {charts.sample_text(explanation)}")
 with swarm:
-    common.chart_card("How each feature pushes", charts.shap_beeswarm_figure(explanation),
+    common.chart_card("How each feature pushes", explanation_panel.shared(explanation, charts.shap_beeswarm_figure),
                       explanation.shap_values.rename(columns=explanation.feature_labels).reset_index(),
                       file_name=f"{card.name}-shap-values", key="explain_shap_beeswarm",
                       caption="One dot per row: right raises the output, red means a high value")
@@ -118,10 +118,9 @@ with feature_column:
     feature = st.selectbox("Dependence plot for", explanation.feature_ranking(), format_func=labels.get,
                            key="explain_feature", bind="query-params")
     if feature is not None:
-        table = dependence_table(explanation, feature)
+        table, figure = explanation_panel.dependence(explanation, feature)
         colour_by = table.attrs.get("colour_by")
-        common.chart_card(f"How {labels[feature].lower()} drives the prediction",
-                          charts.dependence_figure(explanation, table), table,
+        common.chart_card(f"How {labels[feature].lower()} drives the prediction", figure, table,
                           file_name=f"{card.name}-dependence-{feature}", key="explain_dependence",
                           caption=(f"Colour: {labels[colour_by]}, the feature it interacts with most"
                                    if colour_by else None))
