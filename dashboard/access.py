@@ -77,9 +77,15 @@ def _auth_section() -> dict[str, Any]:
 
 def _secrets_files_exist() -> bool:
     """Whether any of Streamlit's secrets locations (`secrets.files`) exists."""
+    return any(os.path.exists(path) for path in _secrets_locations())
+
+
+@lru_cache(maxsize=1)
+def _secrets_locations() -> tuple[str, ...]:
+    # A server-start option: read once, not under Streamlit's config lock on every access check.
     from streamlit import config
 
-    return any(os.path.exists(path) for path in config.get_option("secrets.files"))
+    return tuple(config.get_option("secrets.files"))
 
 
 def current_user() -> User:
