@@ -70,6 +70,15 @@ def test_beeswarm_has_one_dot_per_row_and_feature():
     assert list(device.customdata) == ["mobile", "app", "app"]
 
 
+def test_a_sampled_beeswarm_says_how_many_rows_it_draws():
+    explanation = hand_made()
+    sampled = charts.shap_beeswarm_figure(explanation, max_points=2)
+
+    assert [len(trace.x) for trace in sampled.data] == [2, 2]
+    assert sampled.layout.xaxis.title.text == "SHAP value (log-odds)<br>2 of the 3 rows explained"
+    assert charts.shap_beeswarm_figure(explanation).layout.xaxis.title.text == "SHAP value (log-odds)<br>3 rows"
+
+
 def test_calibration_curve_plots_the_bins():
     figure = charts.calibration_figure(hand_made())
 
@@ -110,7 +119,7 @@ def test_axes_name_the_unit_and_the_sample():
     explanation = trained_explanation()
     bar = charts.shap_bar_figure(explanation)
 
-    assert bar.layout.xaxis.title.text == "Mean |SHAP value| (target units), 5 rows"
+    assert bar.layout.xaxis.title.text == "Mean |SHAP value| (target units)<br>5 rows"
     assert list(bar.data[0].x) == pytest.approx([1.44, 0.0])  # (2 x 1.8 + 3 x 1.2) / 5
     assert "target units" in charts.shap_beeswarm_figure(explanation).layout.xaxis.title.text
     # The older cart explanation keeps log-odds.

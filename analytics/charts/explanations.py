@@ -76,14 +76,15 @@ def shap_bar_figure(explanation: Explanation, max_features: int = MAX_FEATURES) 
     figure.update_layout(
         template=TEMPLATE, showlegend=False, hovermode="closest",
         height=max(DEFAULT_HEIGHT, ROW_HEIGHT * len(table) + 60),
-        xaxis={"title": {"text": f"Mean |SHAP value| ({explanation.unit}), {sample_text(explanation)}"},
+        # The sample on a line of its own: beside the unit it ran past a half-width chart's edge.
+        xaxis={"title": {"text": f"Mean |SHAP value| ({explanation.unit})<br>{sample_text(explanation)}"},
                "showgrid": True, "gridcolor": GRID, "range": standard.outside_text_range(table["mean_abs_shap"])},
         yaxis={"type": "category", "autorange": "reversed", "showgrid": False, "tickfont": {"color": TEXT}},
     )
     return finish(figure)
 
 
-def shap_beeswarm_figure(explanation: Explanation, max_points: int = 1_000, seed: int = 0,
+def shap_beeswarm_figure(explanation: Explanation, max_points: int = 400, seed: int = 0,
                          max_features: int = MAX_FEATURES) -> go.Figure:
     """One dot per explained row and feature: x is its SHAP value, colour its feature value.
 
@@ -92,7 +93,9 @@ def shap_beeswarm_figure(explanation: Explanation, max_points: int = 1_000, seed
 
     Args:
         explanation: from `explain_model`.
-        max_points: rows drawn per feature at most (a seeded sample of the explained rows).
+        max_points: rows drawn per feature at most (a seeded sample of the explained rows; the axis
+            says so). 400 dots per feature show the shape of the swarm; a thousand made the figure
+            300 KB and a noticeable part of a page's drawing time.
         seed: for the sample and the jitter.
         max_features: the most important features drawn (by mean |SHAP|).
     """
@@ -134,7 +137,8 @@ def shap_beeswarm_figure(explanation: Explanation, max_points: int = 1_000, seed
     figure.update_layout(
         template=TEMPLATE, hovermode="closest",
         height=max(DEFAULT_HEIGHT, ROW_HEIGHT * len(features) + 80),
-        xaxis={"title": {"text": f"SHAP value ({explanation.unit}), {sample_text(explanation)}"}, "zeroline": False},
+        xaxis={"title": {"text": f"SHAP value ({explanation.unit})<br>{_drawn_text(len(rows), explanation)}"},
+               "zeroline": False},
         yaxis={
             "tickmode": "array", "tickvals": list(range(len(features))),
             "ticktext": [plain_text(explanation.feature_labels[feature]) for feature in features],
@@ -206,6 +210,15 @@ def segment_figure(segment: SegmentExplanation, unit: str = "log-odds", max_feat
         yaxis={"type": "category", "autorange": "reversed", "showgrid": False, "tickfont": {"color": TEXT}},
     )
     return finish(figure)
+
+
+def _drawn_text(drawn: int, explanation: Explanation) -> str:
+    """`sample_text`, or how many of the explained rows are drawn when fewer are (kept short: it must fit
+    under a half-width chart)."""
+    explained = len(explanation.shap_values)
+    if drawn >= explained:
+        return sample_text(explanation)
+    return f"{drawn:,} of the {explained:,} rows explained"
 
 
 def sample_text(explanation: Explanation) -> str:
@@ -330,6 +343,9 @@ def waterfall_table(row: RowExplanation, max_features: int = 10) -> pd.DataFrame
     return steps
 
 
+WATERFALL_TEXT_SHARE = 0.33
+
+
 def waterfall_figure(row: RowExplanation, max_features: int = 10) -> go.Figure:
     """One row's explanation as a waterfall: from the base value, each feature pushes up or down to the output.
 
@@ -366,7 +382,9 @@ def waterfall_figure(row: RowExplanation, max_features: int = 10) -> go.Figure:
         template=TEMPLATE, showlegend=False, hovermode="closest",
         height=max(DEFAULT_HEIGHT, ROW_HEIGHT * len(labels) + 60),
         xaxis={"title": {"text": f"Model output ({row.unit})"}, "showgrid": True, "gridcolor": GRID,
-               "range": standard.outside_text_range(ends, floor_at_zero=False)},
+               # The plot area of a half-width card is ~240 px, and a value label ~45 px: a third of
+               # the span on each side keeps "-0.178" off the row labels and "+0.016" inside the card.
+               "range": standard.outside_text_range(ends, share=WATERFALL_TEXT_SHARE, floor_at_zero=False)},
         yaxis={"type": "category", "autorange": "reversed", "showgrid": False, "tickfont": {"color": TEXT}},
     )
     return finish(figure)
