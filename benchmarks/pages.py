@@ -157,10 +157,12 @@ def main() -> None:
     if big_rows:
         slowest = max(big_rows, key=lambda row: row.from_sidebar)
         slowest_tab = max(big_rows, key=lambda row: row.returning_browser)
-        lines.append(f"- At 10M events, the slowest page from the sidebar ({slowest.path}): **{slowest.from_sidebar:.2f} s**; "
-                     f"in a new tab of a returning browser ({slowest_tab.path}): **{slowest_tab.returning_browser:.2f} s** "
+        lines.append(f"- At 10M events, the slowest page from the sidebar ({slowest.path}): "
+                     f"**{slowest.from_sidebar:.2f} s**; in a new tab of a returning browser "
+                     f"({slowest_tab.path}): **{slowest_tab.returning_browser:.2f} s** "
                      f"(target < {TARGET_PAGE_SECONDS_10M:g} s each); cold server's first page: {big_cold:.2f} s.")
-    lines += ["", "| page | sample: new browser | returning | sidebar | 10M: new browser | returning | sidebar | problems |",
+    lines += ["", "| page | sample: new browser | returning | sidebar | 10M: new browser | returning | sidebar "
+                  "| problems |",
               "|---|---:|---:|---:|---:|---:|---:|---|"]
     big = {row.path: row for row in big_rows}
     for row in rows:

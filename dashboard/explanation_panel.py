@@ -206,7 +206,8 @@ def dependence_section(explanation: TrainedExplanation, key: str) -> None:
     table, figure = dependence(explanation, feature)
     colour_by = table.attrs.get("colour_by")
     common.chart_card(
-        f"How {labels[feature].lower()} drives the prediction", figure, table, file_name=f"{key}-dependence-{feature}", key=f"{key}_dependence",
+        f"How {labels[feature].lower()} drives the prediction", figure, table,
+        file_name=f"{key}-dependence-{feature}", key=f"{key}_dependence",
         caption=(f"One dot per row; colour: {labels[colour_by]}, the feature it interacts with most"
                  if colour_by else "One dot per row"),
     )

@@ -91,9 +91,9 @@ with details:
         st.json(card.parameters)
 with calibration:
     if explanation.task == "classification" and not explanation.calibration.empty:
-        common.chart_card("Calibration", explanation_panel.shared(explanation, charts.calibration_figure), explanation.calibration,
-                          file_name=f"{card.name}-calibration", caption="Predicted against observed, later rows",
-                          key="explain_calibration")
+        common.chart_card("Calibration", explanation_panel.shared(explanation, charts.calibration_figure),
+                          explanation.calibration, file_name=f"{card.name}-calibration",
+                          caption="Predicted against observed, later rows", key="explain_calibration")
     else:
         st.caption("Metrics: " + ", ".join(f"{METRIC_LABELS.get(key, key)} "
                                             f"{explanation_panel.format_metric(key, value)}"
@@ -103,8 +103,9 @@ with calibration:
 st.subheader("What drives the model", anchor=False)
 importance, swarm = st.columns(2)
 with importance:
-    common.chart_card("What matters most", explanation_panel.shared(explanation, charts.shap_bar_figure), charts.importance_table(explanation),
-                      file_name=f"{card.name}-shap-importance", key="explain_shap_bar",
+    common.chart_card("What matters most", explanation_panel.shared(explanation, charts.shap_bar_figure),
+                      charts.importance_table(explanation), file_name=f"{card.name}-shap-importance",
+                      key="explain_shap_bar",
                       caption=f"Mean |SHAP value| per feature, {explanation.unit}, {charts.sample_text(explanation)}")
 with swarm:
     common.chart_card("How each feature pushes", explanation_panel.shared(explanation, charts.shap_beeswarm_figure),

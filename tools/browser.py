@@ -187,7 +187,7 @@ def fresh_page(browser, app_url: str, timeout_seconds: float = 240, *,
             browser that visited before (its cache holds Streamlit's code); by default a new context,
             as a browser that never visited.
     """
-    context = returning or browser.new_context(viewport=dict(VIEWPORT), device_scale_factor=1)
+    context = returning or _new_context(browser)
     page = context.new_page()
     page.set_default_timeout(timeout_seconds * 1000)
     problems = PageProblems()
@@ -218,11 +218,16 @@ def fresh_page(browser, app_url: str, timeout_seconds: float = 240, *,
 @contextmanager
 def browser_context(browser) -> Iterator[object]:
     """One browser profile whose pages share a cache, for `fresh_page(..., returning=...)`."""
-    context = browser.new_context(viewport=dict(VIEWPORT), device_scale_factor=1)
+    context = _new_context(browser)
     try:
         yield context
     finally:
         context.close()
+
+
+def _new_context(browser) -> object:
+    # A browser profile of its own (own cache and cookies, so its own Streamlit session), at 1440×900.
+    return browser.new_context(viewport=dict(VIEWPORT), device_scale_factor=1)
 
 
 NOT_RUNNING = '[data-testid="stApp"][data-test-script-state="notRunning"]'

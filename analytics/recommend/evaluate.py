@@ -34,6 +34,8 @@ from analytics.recommend.splits import SplitData, movielens_split, warehouse_spl
 
 COLD_START_ITEMS = 3
 DEFAULT_HOLDOUT_DAYS = 28
+# The seed of every evaluation unless told otherwise (the ranker's card reuses the warehouse one's hybrid).
+DEFAULT_SEED = 42
 MODEL_NAMES: tuple[str, ...] = ("popularity", "popularity_segment", "trending", "cooccurrence", "als", "ease",
                                 "content", "hybrid")
 SINGLE_MODELS: tuple[str, ...] = tuple(name for name in MODEL_NAMES if name != "hybrid")
@@ -129,7 +131,7 @@ def model_factories(split: SplitData, label_days: int | None, random_state: int,
 
 
 def evaluate_split(split: SplitData, k: int, models: Sequence[str] | None = None, label_days: int | None = None,
-                   random_state: int = 42, progress: Progress | None = None,
+                   random_state: int = DEFAULT_SEED, progress: Progress | None = None,
                    keep_hybrid: bool = False, settings: dict[str, Any] | None = None,
                    ) -> tuple[pd.DataFrame, pd.DataFrame, HybridRecommender | None, pd.DataFrame | None]:
     """Fit and score each model on a split.
@@ -236,7 +238,7 @@ def _validation_frame(model: HybridRecommender, train: InteractionMatrix, users:
 
 
 def evaluate_warehouse(con: Any, k: int = 10, holdout_days: int = DEFAULT_HOLDOUT_DAYS,
-                       models: Sequence[str] | None = None, keep_hybrid: bool = False, random_state: int = 42,
+                       models: Sequence[str] | None = None, keep_hybrid: bool = False, random_state: int = DEFAULT_SEED,
                        progress: Progress | None = None) -> Leaderboard:
     """The leaderboard on the warehouse, holding out the last `holdout_days` days.
 
@@ -302,7 +304,7 @@ def select_ease(train_frame: pd.DataFrame, items: pd.Index, grid: Sequence[tuple
     return {"ease_l2": float(best["l2"]), "ease_dropout": float(best["dropout"])}, table
 
 
-def evaluate_movielens(folder: Path, k: int = 10, models: Sequence[str] | None = None, random_state: int = 42,
+def evaluate_movielens(folder: Path, k: int = 10, models: Sequence[str] | None = None, random_state: int = DEFAULT_SEED,
                        progress: Progress | None = None, tune: bool = True) -> Leaderboard:
     """The leaderboard on MovieLens 100K (stratified 75/25 per user, seed 42, seen items removed).
 

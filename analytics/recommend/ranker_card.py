@@ -9,15 +9,15 @@ import numpy as np
 import pandas as pd
 
 from analytics.errors import ShopLensError
-from analytics.recommend.evaluate import evaluate_warehouse
+from analytics.recommend.evaluate import DEFAULT_HOLDOUT_DAYS, DEFAULT_SEED, evaluate_warehouse
 from analytics.recommend.features import FEATURE_LABELS
 from analytics.recommend.ranker import HybridRecommender
 
-RANKER_HOLDOUT_DAYS = 28
+# The leaderboard's held-out days and seed, so the leaderboard's hybrid can serve as the ranker (`evaluation`).
+RANKER_HOLDOUT_DAYS = DEFAULT_HOLDOUT_DAYS
+RANKER_SEED = DEFAULT_SEED
 RANKER_LABEL_DAYS = 28
 SHAP_ROWS = 2_000
-# The leaderboard's seed, so the leaderboard's hybrid can serve as the ranker (`evaluation`).
-RANKER_SEED = 42
 
 
 def train_ranker_model(con: Any, holdout_days: int = RANKER_HOLDOUT_DAYS, shap_rows: int = SHAP_ROWS,
